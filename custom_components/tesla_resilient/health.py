@@ -1,0 +1,544 @@
+"""Tesla cloud health: classified outcomes in, per-capability status with hysteresis out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """The verdict on one cloud exchange."""
+
+    SUCCESS = "success"
+    ASLEEP = "asleep"
+    BAD_REQUEST = "bad_request"
+    AUTH_FAILED = "auth_failed"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    TRANSPORT = "transport"
+
+
+_OUTAGE_EVIDENCE = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
+
+
+def is_outage_evidence(outcome: Outcome) -> bool:
+    """Whether an outcome says the cloud itself is failing: a 5xx, or no answer at all."""
+    return outcome in _OUTAGE_EVIDENCE
+
+
+class Capability(StrEnum):
+    """What the cloud does for us, tracked separately because outages have been partial."""
+
+    AUTH = "auth"
+    DATA = "data"
+    COMMANDS = "commands"
+
+
+class CloudStatus(StrEnum):
+    """The Tesla cloud as an enum sensor shows it."""
+
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OUTAGE = "outage"
+    AUTH_FAILED = "auth_failed"
+    RATE_LIMITED = "rate_limited"
+
+
+class Phase(StrEnum):
+    """Where one capability stands in its hysteresis."""
+
+    UP = "up"
+    SUSPECT = "suspect"
+    DOWN = "down"
+    RECOVERING = "recovering"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How much evidence moves one tracker down and back up."""
+
+    failures_to_down: int
+    successes_to_up: int
+    failure_gap: float
+    recovery_hold: float
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Every number the health decisions rest on.
+
+    Worst cases against the product targets. H = probe_interval_healthy (6 s), F =
+    probe_interval_fast (2 s), T = probe_timeout (8 s), N = probe_failures_to_down (3),
+    R = probe_recovery_hold (30 s). The next probe is scheduled H or F after the previous one
+    finished; J = 1 s per probe allows for scheduler slack plus the time an answer takes.
+
+    - Outage that refuses connections or answers 5xx (each probe fails at once), declared within
+      15 s: it starts just after a successful probe, the first failing probe runs H later and
+      N - 1 more follow F apart: H + (N - 1) F + N J = 6 + 4 + 3 = 13 s.
+    - Outage that never answers (each probe waits T), declared within 45 s:
+      H + T + (N - 1)(F + T) + N J = 6 + 8 + 20 + 3 = 37 s.
+    - Recovery within 60 s: the cloud returns just after a probe started, which still times out
+      (T); the next probe F later is the first success; the run must last R, and the probe that
+      completes it comes at most F + J after R: T + (F + J) + R + (F + J) = 8 + 3 + 30 + 3 = 44 s.
+      Recovery resets the per-vehicle trackers, whose failures the outage explains, so the
+      account status is online at that moment.
+    - No false outage in a day of sleep, wakes, 408s, 429 bursts, a token refresh and single 5xx
+      blips: 408, 429, other 4xx and a 401 that a refresh fixed are never evidence; a single blip
+      is one failure against N = 3 in a row for the probe and 2 in a row, at most 600 s apart, for
+      a vehicle's data or commands, and any answer in between breaks the run.
+    - No flapping when the cloud flaps every few seconds: going down takes N failures in a row,
+      which span at least (N - 1) F = 4 s, and coming back takes R = 30 s of unbroken successes, so
+      a cloud that is never up for 30 s at a stretch changes the status at most once (to outage)
+      and once more when it finally holds.
+    """
+
+    # /status is free and answers in well under a second; 6 s starts the first failing probe
+    # early enough that all three fit the 15 s budget for a loud outage.
+    probe_interval_healthy: float = 6.0
+    # once a probe has failed, confirming or clearing the suspicion quickly matters more than load
+    # on a free endpoint; 2 s also paces recovery probes so a 30 s hold needs about fifteen.
+    probe_interval_fast: float = 2.0
+    # a healthy /status answers in under a second, so 8 s is ample headroom for a slow link while
+    # three timed-out probes still fit the 45 s budget for a silent outage.
+    probe_timeout: float = 8.0
+    # three in a row: a single 5xx blip or one dropped packet never declares an outage, and three
+    # fast probes fit the 15 s budget.
+    probe_failures_to_down: int = 3
+    # recovery wants more than one lucky answer; with 2 s probes the hold below is what binds.
+    probe_successes_to_up: int = 3
+    # 30 s of unbroken success before an outage ends: a cloud flapping every few seconds stays
+    # "outage" instead of toggling, and 44 s worst-case recovery stays inside the 60 s target.
+    probe_recovery_hold: float = 30.0
+    # failing probes come at most F + T = 10 s apart; a longer pause (host suspended) means older
+    # failures no longer describe the cloud and must not join a new run.
+    probe_failure_gap: float = 30.0
+    # data polls and commands are paid and rare, so each failure is weightier than a probe's; two
+    # in a row still survive a single 5xx blip.
+    capability_failures_to_down: int = 2
+    # two answers that work, not one, before a vehicle's data or commands count as back.
+    capability_successes_to_up: int = 2
+    # the same hold as the probe, so a burst of commands during a flap does not bring it back.
+    capability_recovery_hold: float = 30.0
+    # data polls run minutes apart; two failures more than ten minutes apart are separate blips.
+    capability_failure_gap: float = 600.0
+    # a rejection is recorded only after a token refresh failed to fix it; a second one in a row
+    # rules out a token rotated between two concurrent requests.
+    auth_rejections_to_down: int = 2
+    # an awake, connected car updates the cloud's timestamp every few seconds; five minutes covers
+    # a car that just woke and is still bringing up its cellular link.
+    stale_after: float = 300.0
+    # Tesla sometimes answers 429 without Retry-After; a minute is its shortest rate-limit window.
+    default_retry_after: float = 60.0
+
+    @property
+    def probe_rule(self) -> Rule:
+        """Hysteresis of the /status probe."""
+        return Rule(
+            self.probe_failures_to_down,
+            self.probe_successes_to_up,
+            self.probe_failure_gap,
+            self.probe_recovery_hold,
+        )
+
+    @property
+    def capability_rule(self) -> Rule:
+        """Hysteresis of the token endpoint and of each vehicle's data and commands."""
+        return Rule(
+            self.capability_failures_to_down,
+            self.capability_successes_to_up,
+            self.capability_failure_gap,
+            self.capability_recovery_hold,
+        )
+
+    @property
+    def rejection_rule(self) -> Rule:
+        """Hysteresis of credential rejections: any authenticated success clears them."""
+        return Rule(self.auth_rejections_to_down, 1, math.inf, 0.0)
+
+
+class Tracker:
+    """One capability's hysteresis: up -> suspect -> down -> recovering -> up."""
+
+    __slots__ = ("_count", "_first", "_last", "_rule", "changed_at", "phase")
+
+    def __init__(self, rule: Rule) -> None:
+        """Start up, with no evidence."""
+        self._rule = rule
+        self.phase = Phase.UP
+        self.changed_at: float | None = None
+        self._count = 0
+        self._first = 0.0
+        self._last = 0.0
+
+    @property
+    def up(self) -> bool:
+        """Whether the capability counts as working (a suspicion is not yet a failure)."""
+        return self.phase in (Phase.UP, Phase.SUSPECT)
+
+    def phase_at(self, at: float) -> Phase:
+        """Return the phase at a time, dropping a suspicion whose last failure is too old."""
+        if self.phase is Phase.SUSPECT and at - self._last > self._rule.failure_gap:
+            return Phase.UP
+        return self.phase
+
+    def record(self, ok: bool | None, at: float) -> None:
+        """Take one piece of evidence: True works, False failed, None answered without proof."""
+        if self.phase_at(at) is not self.phase:
+            self._move(Phase.UP, at)
+        rule = self._rule
+        if self.up:
+            if ok is False:
+                if self.phase is Phase.UP:
+                    self._move(Phase.SUSPECT, at)
+                self._count += 1
+                self._last = at
+                if self._count >= rule.failures_to_down:
+                    self._move(Phase.DOWN, at)
+            elif self.phase is Phase.SUSPECT:
+                self._move(Phase.UP, at)
+        elif ok is True:
+            if self.phase is Phase.DOWN:
+                self._move(Phase.RECOVERING, at)
+                self._first = at
+            self._count += 1
+            if self._count >= rule.successes_to_up and at - self._first >= rule.recovery_hold:
+                self._move(Phase.UP, at)
+        elif ok is False and self.phase is Phase.RECOVERING:
+            self._move(Phase.DOWN, at)
+
+    def reset(self, at: float) -> None:
+        """Forget all evidence and count as up."""
+        if self.phase is not Phase.UP:
+            self._move(Phase.UP, at)
+
+    def snapshot(self, at: float) -> dict[str, Any]:
+        """Phase and streak, for diagnostics."""
+        return {"phase": str(self.phase_at(at)), "since": self.changed_at, "streak": self._count}
+
+    def _move(self, phase: Phase, at: float) -> None:
+        self.phase = phase
+        self.changed_at = at
+        self._count = 0
+
+
+@dataclass(slots=True)
+class Freshness:
+    """Whether the cloud's data for one car still moves while Bluetooth sees the car awake."""
+
+    latest: int | None = None
+    moved_at: float | None = None
+    awake_since: float | None = None
+    stale: bool = False
+
+    def record(
+        self, car_timestamp_ms: int, at: float, awake: bool, stale_after: float, floor: float | None
+    ) -> None:
+        """Take one 200 answer's timestamp; the stale clock never starts before `floor`."""
+        if self.latest is None or car_timestamp_ms > self.latest:
+            self.latest = car_timestamp_ms
+            self.moved_at = at
+        if not awake:
+            self.awake_since = None
+            self.stale = False
+            return
+        if self.awake_since is None:
+            self.awake_since = at
+        start = max(t for t in (self.moved_at, self.awake_since, floor) if t is not None)
+        self.stale = at - start > stale_after
+
+
+@dataclass(slots=True)
+class _Vehicle:
+    data: Tracker
+    commands: Tracker
+    freshness: Freshness = field(default_factory=Freshness)
+    rate_limited_until: float | None = None
+
+    @property
+    def data_up(self) -> bool:
+        return self.data.up and not self.freshness.stale
+
+    @property
+    def all_down(self) -> bool:
+        return not self.data_up and not self.commands.up
+
+    @property
+    def any_down(self) -> bool:
+        return not self.data_up or not self.commands.up
+
+
+def _evidence(outcome: Outcome) -> bool | None:
+    if outcome is Outcome.SUCCESS:
+        return True
+    if is_outage_evidence(outcome):
+        return False
+    return None
+
+
+def _active(until: float | None, at: float) -> bool:
+    return until is not None and at < until
+
+
+type _View = tuple[
+    CloudStatus, frozenset[Capability], tuple[tuple[str, CloudStatus, frozenset[Capability]], ...]
+]
+
+
+class AccountHealth:
+    """Health of one Tesla account's cloud: the probe and auth, plus data and commands per VIN.
+
+    Every method takes the current monotonic time; nothing here reads a clock. Records return
+    whether anything a user can see (account or vehicle status, failing capabilities) changed.
+    """
+
+    def __init__(self, thresholds: Thresholds | None = None, vins: Iterable[str] = ()) -> None:
+        """Start with every capability up and the given vehicles known."""
+        self.thresholds = thresholds or Thresholds()
+        self._probe = Tracker(self.thresholds.probe_rule)
+        self._auth = Tracker(self.thresholds.capability_rule)
+        self._rejected = Tracker(self.thresholds.rejection_rule)
+        self._vehicles: dict[str, _Vehicle] = {}
+        self._rate_limited_until: float | None = None
+        self._probe_up_since: float | None = None
+        self._status = CloudStatus.ONLINE
+        self._since: float | None = None
+        self.last_error: Outcome | None = None
+        self.last_error_at: float | None = None
+        for vin in vins:
+            self._vehicle(vin)
+        self._view: _View = self._view_at(0.0)
+
+    @property
+    def since(self) -> float | None:
+        """When the current account status began (None before anything was recorded)."""
+        return self._since
+
+    @property
+    def probe_timeout(self) -> float:
+        """How long one /status probe may wait for an answer."""
+        return self.thresholds.probe_timeout
+
+    @property
+    def vins(self) -> list[str]:
+        """The vehicles tracked so far."""
+        return list(self._vehicles)
+
+    def record(
+        self,
+        capability: Capability,
+        outcome: Outcome,
+        at: float,
+        *,
+        vin: str | None = None,
+        retry_after: float | None = None,
+    ) -> bool:
+        """Record one authenticated cloud exchange; returns whether the status changed.
+
+        Data and commands without a VIN (the product list) count for every known vehicle. Record a
+        401 that a token refresh fixed as the outcome of the retried request, and `auth_failed`
+        only when a fresh token is still refused. Any success proves the credentials work.
+        """
+        self._note(outcome, at, vin, retry_after)
+        evidence = _evidence(outcome)
+        if capability is Capability.AUTH:
+            self._auth.record(evidence, at)
+        else:
+            for vehicle in self._targets(vin):
+                tracker = vehicle.data if capability is Capability.DATA else vehicle.commands
+                tracker.record(evidence, at)
+        if outcome is Outcome.AUTH_FAILED:
+            self._rejected.record(False, at)
+        elif outcome is Outcome.SUCCESS:
+            self._rejected.record(True, at)
+        return self.refresh(at)
+
+    def record_probe(
+        self, outcome: Outcome, at: float, *, retry_after: float | None = None
+    ) -> bool:
+        """Record one unauthenticated `GET /status`; returns whether the status changed.
+
+        When the probe comes back from down, every vehicle's data and commands and the token
+        endpoint start afresh: the outage explains their failures.
+        """
+        self._note(outcome, at, None, retry_after)
+        was_up = self._probe.up
+        self._probe.record(_evidence(outcome), at)
+        if self._probe.up and not was_up:
+            self._probe_up_since = at
+            self._auth.reset(at)
+            for vehicle in self._vehicles.values():
+                vehicle.data.reset(at)
+                vehicle.commands.reset(at)
+                vehicle.freshness.stale = False
+        return self.refresh(at)
+
+    def record_data_timestamp(
+        self, vin: str, car_timestamp_ms: int, at: float, bluetooth_says_awake: bool
+    ) -> bool:
+        """Record the car's own timestamp from a 200 data answer; returns whether status changed.
+
+        Data counts as down while the timestamp has not moved for `stale_after` seconds during
+        which Bluetooth kept showing the car awake (the cloud answering from a frozen copy).
+        """
+        self._vehicle(vin).freshness.record(
+            car_timestamp_ms,
+            at,
+            bluetooth_says_awake,
+            self.thresholds.stale_after,
+            self._probe_up_since,
+        )
+        return self.refresh(at)
+
+    def refresh(self, at: float) -> bool:
+        """Re-evaluate time-dependent state (a rate limit ending); returns whether it changed."""
+        view = self._view_at(at)
+        if self._since is None:
+            self._since = at
+        if view[0] is not self._status:
+            self._status = view[0]
+            self._since = at
+        changed = view != self._view
+        self._view = view
+        return changed
+
+    def status(self, at: float) -> CloudStatus:
+        """Return the account's cloud status.
+
+        Outage when the probe is down or every vehicle has lost both data and commands; then
+        rejected credentials; degraded when something else is down; rate limited while Tesla
+        asked us to wait; online otherwise.
+        """
+        vehicles = self._vehicles.values()
+        if not self._probe.up or (vehicles and all(v.all_down for v in vehicles)):
+            return CloudStatus.OUTAGE
+        if not self._rejected.up:
+            return CloudStatus.AUTH_FAILED
+        if not self._auth.up or any(v.any_down for v in vehicles):
+            return CloudStatus.DEGRADED
+        if _active(self._rate_limited_until, at) or any(
+            _active(v.rate_limited_until, at) for v in vehicles
+        ):
+            return CloudStatus.RATE_LIMITED
+        return CloudStatus.ONLINE
+
+    def vehicle_status(self, vin: str, at: float) -> CloudStatus:
+        """Return the cloud status as one vehicle sees it."""
+        vehicle = self._peek(vin)
+        if not self._probe.up or vehicle.all_down:
+            return CloudStatus.OUTAGE
+        if not self._rejected.up:
+            return CloudStatus.AUTH_FAILED
+        if not self._auth.up or vehicle.any_down:
+            return CloudStatus.DEGRADED
+        if _active(self._rate_limited_until, at) or _active(vehicle.rate_limited_until, at):
+            return CloudStatus.RATE_LIMITED
+        return CloudStatus.ONLINE
+
+    def failing(self, at: float, vin: str | None = None) -> set[Capability]:
+        """Capabilities down for one vehicle, or for any vehicle when no VIN is given.
+
+        A down probe fails everything; rejected credentials fail every authenticated call.
+        """
+        if not self._probe.up or not self._rejected.up:
+            return set(Capability)
+        down: set[Capability] = set()
+        if not self._auth.up:
+            down.add(Capability.AUTH)
+        vehicles = self._vehicles.values() if vin is None else [self._peek(vin)]
+        for vehicle in vehicles:
+            if not vehicle.data_up:
+                down.add(Capability.DATA)
+            if not vehicle.commands.up:
+                down.add(Capability.COMMANDS)
+        return down
+
+    def is_up(self, capability: Capability, at: float, vin: str | None = None) -> bool:
+        """Whether a capability works (for one vehicle, or for all when no VIN is given).
+
+        A rate limit does not make a capability down; ask `is_rate_limited` for that.
+        """
+        return capability not in self.failing(at, vin)
+
+    def is_rate_limited(self, at: float, vin: str | None = None) -> bool:
+        """Whether Tesla asked us to wait, account-wide or for this vehicle."""
+        if _active(self._rate_limited_until, at):
+            return True
+        vehicle = self._vehicles.get(vin) if vin is not None else None
+        return vehicle is not None and _active(vehicle.rate_limited_until, at)
+
+    def probe_interval(self, at: float) -> float:
+        """Seconds from the end of one probe to the start of the next."""
+        if self._probe.phase_at(at) is Phase.UP:
+            return self.thresholds.probe_interval_healthy
+        return self.thresholds.probe_interval_fast
+
+    def snapshot(self, at: float) -> dict[str, Any]:
+        """Everything the health decisions rest on, JSON-ready, for diagnostics."""
+        return {
+            "status": str(self.status(at)),
+            "since": self._since,
+            "last_error": None if self.last_error is None else str(self.last_error),
+            "last_error_at": self.last_error_at,
+            "rate_limited_until": self._rate_limited_until,
+            "failing": sorted(self.failing(at)),
+            "probe": self._probe.snapshot(at),
+            "probe_interval": self.probe_interval(at),
+            "auth": self._auth.snapshot(at),
+            "auth_rejected": self._rejected.snapshot(at),
+            "vehicles": [
+                {
+                    "vin": vin,
+                    "status": str(self.vehicle_status(vin, at)),
+                    "failing": sorted(self.failing(at, vin)),
+                    "data": vehicle.data.snapshot(at),
+                    "commands": vehicle.commands.snapshot(at),
+                    "data_stale": vehicle.freshness.stale,
+                    "data_timestamp_moved_at": vehicle.freshness.moved_at,
+                    "rate_limited_until": vehicle.rate_limited_until,
+                }
+                for vin, vehicle in self._vehicles.items()
+            ],
+            "thresholds": asdict(self.thresholds),
+        }
+
+    def _note(
+        self, outcome: Outcome, at: float, vin: str | None, retry_after: float | None
+    ) -> None:
+        if outcome not in (Outcome.SUCCESS, Outcome.ASLEEP):
+            self.last_error = outcome
+            self.last_error_at = at
+        if outcome is Outcome.RATE_LIMITED:
+            wait = self.thresholds.default_retry_after if retry_after is None else retry_after
+            if vin is None:
+                self._rate_limited_until = at + wait
+            else:
+                self._vehicle(vin).rate_limited_until = at + wait
+
+    def _vehicle(self, vin: str) -> _Vehicle:
+        vehicle = self._vehicles.get(vin)
+        if vehicle is None:
+            vehicle = self._vehicles[vin] = self._new_vehicle()
+        return vehicle
+
+    def _peek(self, vin: str) -> _Vehicle:
+        return self._vehicles.get(vin) or self._new_vehicle()
+
+    def _new_vehicle(self) -> _Vehicle:
+        rule = self.thresholds.capability_rule
+        return _Vehicle(Tracker(rule), Tracker(rule))
+
+    def _targets(self, vin: str | None) -> list[_Vehicle]:
+        return list(self._vehicles.values()) if vin is None else [self._vehicle(vin)]
+
+    def _view_at(self, at: float) -> _View:
+        return (
+            self.status(at),
+            frozenset(self.failing(at)),
+            tuple(
+                (vin, self.vehicle_status(vin, at), frozenset(self.failing(at, vin)))
+                for vin in self._vehicles
+            ),
+        )
