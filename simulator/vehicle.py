@@ -330,6 +330,7 @@ COMMANDS: dict[str, Callable[[VirtualCar, dict[str, Any]], None]] = {
     "charge_port_door_close": _port_close,
     "unlock_charge_port": _unlock_charge_port,
     "flash_lights": _noop,
+    "remote_start_drive": _noop,
     "honk_horn": _noop,
     "set_sentry_mode": _set_sentry,
     "window_control": _set_window,

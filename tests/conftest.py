@@ -10,10 +10,14 @@ from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
 
+pytest_plugins = ["tests.ble_fixtures"]
+
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/tesla_resilient in every test."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load this repository's integrations in every test that starts it."""
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture

@@ -1,0 +1,547 @@
+"""A virtual Bluetooth proxy that plugs the simulated car into Home Assistant's Bluetooth."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Buffer, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient, NotifyCallback
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakError
+from bleak.uuids import normalize_uuid_str
+from bleak_retry_connector.bluez import Allocations
+from bluetooth_data_tools import monotonic_time_coarse
+from habluetooth import (
+    CONNECTABLE_FALLBACK_MAXIMUM_STALE_ADVERTISEMENT_SECONDS,
+    BaseHaRemoteScanner,
+    BluetoothScanningMode,
+    HaBluetoothConnector,
+    get_manager,
+)
+from homeassistant.components import bluetooth
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
+
+from simulator.ble_car import READ_UUID, SERVICE_UUID, VERSION_UUID, WRITE_UUID, TooManyConnections
+
+CONNECTION_SLOTS = 3
+"""Connections an ESPHome Bluetooth proxy holds at once."""
+
+NEGOTIATED_MTU = 247
+"""ATT MTU the proxy and the car agree on."""
+
+MAX_ATTRIBUTE_LENGTH = 512
+"""Longest value a GATT write with response may carry."""
+
+GATT_VERSION = (1).to_bytes(4, "big")
+"""Value of the car's readable version characteristic."""
+
+CCCD_UUID = normalize_uuid_str("2902")
+CCCD_INDICATE = b"\x02\x00"
+CCCD_OFF = b"\x00\x00"
+
+SERVICE_HANDLE = 0x0010
+WRITE_HANDLE = 0x0012
+READ_HANDLE = 0x0014
+READ_CCCD_HANDLE = 0x0015
+VERSION_HANDLE = 0x0017
+
+CharSpecifier = BleakGATTCharacteristic | int | str | UUID
+
+
+class CarLink(Protocol):
+    """One open GATT link as the car's side sees it."""
+
+    def write(self, chunk: bytes) -> None:
+        """Take a write to the write characteristic."""
+
+    def close(self) -> None:
+        """End the link."""
+
+
+class BluetoothCar(Protocol):
+    """The car's radio: what `simulator.ble_car.BleCar` offers a transport."""
+
+    @property
+    def local_name(self) -> str:
+        """The name the car advertises."""
+
+    def connect(self, indicate: Callable[[bytes], None], mtu: int = 23) -> CarLink:
+        """Open a link; replies arrive through `indicate`."""
+
+
+class _Service(BleakGATTService):
+    """A GATT service of the simulated car."""
+
+    def __init__(self, handle: int, uuid: str) -> None:
+        super().__init__(None)
+        self._handle = handle
+        self._uuid = uuid
+        self._characteristics: list[BleakGATTCharacteristic] = []
+
+    @property
+    def handle(self) -> int:
+        """The service's handle."""
+        return self._handle
+
+    @property
+    def uuid(self) -> str:
+        """The service's UUID."""
+        return self._uuid
+
+    @property
+    def characteristics(self) -> list[BleakGATTCharacteristic]:
+        """The service's characteristics."""
+        return self._characteristics
+
+    def add_characteristic(self, characteristic: BleakGATTCharacteristic) -> None:
+        """Attach a characteristic."""
+        self._characteristics.append(characteristic)
+
+
+class _Characteristic(BleakGATTCharacteristic):
+    """A GATT characteristic of the simulated car."""
+
+    def __init__(
+        self, service: _Service, handle: int, uuid: str, properties: list[str], mtu: int
+    ) -> None:
+        super().__init__(None, lambda: mtu - 3)
+        self._service = service
+        self._handle = handle
+        self._uuid = uuid
+        self._properties = properties
+        self._descriptors: list[BleakGATTDescriptor] = []
+
+    @property
+    def service_uuid(self) -> str:
+        """The UUID of the service holding this characteristic."""
+        return self._service.uuid
+
+    @property
+    def service_handle(self) -> int:
+        """The handle of the service holding this characteristic."""
+        return self._service.handle
+
+    @property
+    def handle(self) -> int:
+        """The characteristic's value handle."""
+        return self._handle
+
+    @property
+    def uuid(self) -> str:
+        """The characteristic's UUID."""
+        return self._uuid
+
+    @property
+    def properties(self) -> list[str]:
+        """The operations the characteristic supports."""
+        return self._properties
+
+    @property
+    def descriptors(self) -> list[BleakGATTDescriptor]:
+        """The characteristic's descriptors."""
+        return self._descriptors
+
+    def get_descriptor(self, specifier: int | str | UUID) -> BleakGATTDescriptor | None:
+        """Find a descriptor by handle or UUID."""
+        for descriptor in self._descriptors:
+            if isinstance(specifier, int):
+                if descriptor.handle == specifier:
+                    return descriptor
+            elif descriptor.uuid == normalize_uuid_str(str(specifier)):
+                return descriptor
+        return None
+
+    def add_descriptor(self, descriptor: BleakGATTDescriptor) -> None:
+        """Attach a descriptor."""
+        self._descriptors.append(descriptor)
+
+
+class _Descriptor(BleakGATTDescriptor):
+    """A GATT descriptor of the simulated car."""
+
+    def __init__(self, characteristic: _Characteristic, handle: int, uuid: str) -> None:
+        super().__init__(None)
+        self._characteristic = characteristic
+        self._handle = handle
+        self._uuid = uuid
+
+    @property
+    def characteristic_uuid(self) -> str:
+        """The UUID of the characteristic holding this descriptor."""
+        return self._characteristic.uuid
+
+    @property
+    def characteristic_handle(self) -> int:
+        """The handle of the characteristic holding this descriptor."""
+        return self._characteristic.handle
+
+    @property
+    def uuid(self) -> str:
+        """The descriptor's UUID."""
+        return self._uuid
+
+    @property
+    def handle(self) -> int:
+        """The descriptor's handle."""
+        return self._handle
+
+
+def tesla_services(mtu: int = NEGOTIATED_MTU) -> BleakGATTServiceCollection:
+    """Build the GATT table a Tesla exposes: write, indicate and version characteristics."""
+    collection = BleakGATTServiceCollection()
+    service = _Service(SERVICE_HANDLE, SERVICE_UUID)
+    collection.add_service(service)
+    write = _Characteristic(service, WRITE_HANDLE, WRITE_UUID, ["write"], mtu)
+    read = _Characteristic(service, READ_HANDLE, READ_UUID, ["indicate"], mtu)
+    version = _Characteristic(service, VERSION_HANDLE, VERSION_UUID, ["read"], mtu)
+    for characteristic in (write, read, version):
+        collection.add_characteristic(characteristic)
+    collection.add_descriptor(_Descriptor(read, READ_CCCD_HANDLE, CCCD_UUID))
+    return collection
+
+
+class SimulatedBleakClient(BaseBleakClient):
+    """A Bleak backend that reaches the simulated car through a `SimulatedBluetoothProxy`."""
+
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        proxy: SimulatedBluetoothProxy,
+        **kwargs: Any,
+    ) -> None:
+        """Prepare a client; nothing goes on air until `connect`."""
+        super().__init__(address_or_ble_device, **kwargs)
+        self._proxy = proxy
+        self._connection: CarLink | None = None
+        self._notify: NotifyCallback | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def mtu_size(self) -> int:
+        """The negotiated ATT MTU."""
+        return NEGOTIATED_MTU
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the link to the car is up."""
+        return self._connection is not None
+
+    async def connect(self, **kwargs: Any) -> bool:
+        """Open a link to the car through the proxy."""
+        if self._connection is not None:
+            return True
+        proxy = self._proxy
+        self._require_in_range()
+        await proxy.async_air_delay()
+        self._require_in_range()
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._connection = proxy.ble_car.connect(self._on_indication, NEGOTIATED_MTU)
+        except TooManyConnections as err:
+            raise BleakError(f"{self.address} refused the connection: {err}") from err
+        self.services = tesla_services(NEGOTIATED_MTU)
+        proxy.client_connected(self)
+        return True
+
+    def _require_in_range(self) -> None:
+        if not self._proxy.in_range:
+            raise TimeoutError(f"{self.address} did not answer through {self._proxy.name}")
+
+    async def disconnect(self) -> bool:
+        """Close the link; the disconnect callback is kept for drops the client did not ask for."""
+        self._close()
+        return True
+
+    def drop(self) -> None:
+        """Lose the link as a car that drives away does, and tell the client."""
+        if self._connection is None:
+            return
+        self._close()
+        if self._disconnected_callback is not None:
+            self._disconnected_callback()
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        self._notify = None
+        if connection is None:
+            return
+        connection.close()
+        self._proxy.client_disconnected(self)
+
+    async def pair(self, *args: Any, **kwargs: Any) -> bool:
+        """Bond with the peripheral; a Tesla does not use Bluetooth bonding."""
+        raise NotImplementedError
+
+    async def unpair(self) -> bool:
+        """Remove a bond; a Tesla does not use Bluetooth bonding."""
+        raise NotImplementedError
+
+    async def get_services(self, **kwargs: Any) -> BleakGATTServiceCollection:
+        """Return the car's GATT table."""
+        return self._services()
+
+    def _services(self) -> BleakGATTServiceCollection:
+        if self._connection is None or self.services is None:
+            raise BleakError("Not connected")
+        return self.services
+
+    def _characteristic(self, specifier: CharSpecifier) -> BleakGATTCharacteristic:
+        if isinstance(specifier, BleakGATTCharacteristic):
+            self._services()
+            return specifier
+        characteristic = self._services().get_characteristic(specifier)
+        if characteristic is None:
+            raise BleakError(f"Characteristic {specifier} was not found")
+        return characteristic
+
+    async def read_gatt_char(self, char_specifier: CharSpecifier, **kwargs: Any) -> bytearray:
+        """Read the version characteristic."""
+        characteristic = self._characteristic(char_specifier)
+        if "read" not in characteristic.properties:
+            raise BleakError(f"Characteristic {characteristic.uuid} is not readable")
+        await self._proxy.async_air_delay()
+        self._services()
+        return bytearray(GATT_VERSION)
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: Buffer, response: bool
+    ) -> None:
+        """Write to the car's write characteristic; replies come back as indications."""
+        self._characteristic(characteristic)
+        if "write" not in characteristic.properties or not response:
+            raise BleakError(f"Characteristic {characteristic.uuid} takes writes with response")
+        value = bytes(data)
+        if len(value) > MAX_ATTRIBUTE_LENGTH:
+            raise BleakError(f"Write of {len(value)} bytes exceeds {MAX_ATTRIBUTE_LENGTH}")
+        await self._proxy.async_air_delay()
+        if self._connection is None:
+            raise BleakError("Disconnected while writing")
+        self._proxy.round_trips += 1
+        self._connection.write(value)
+
+    async def read_gatt_descriptor(self, handle: int, **kwargs: Any) -> bytearray:
+        """Read the indication switch (CCCD) of the car's indicate characteristic."""
+        self._descriptor(handle)
+        return bytearray(CCCD_INDICATE if self._notify is not None else CCCD_OFF)
+
+    async def write_gatt_descriptor(self, handle: int, data: Buffer) -> None:
+        """Switch indications off through the CCCD; switching on needs `start_notify`."""
+        self._descriptor(handle)
+        if bytes(data) != CCCD_OFF:
+            raise BleakError("Enable indications with start_notify")
+        self._notify = None
+
+    def _descriptor(self, handle: int) -> BleakGATTDescriptor:
+        descriptor = self._services().get_descriptor(handle)
+        if descriptor is None:
+            raise BleakError(f"Descriptor {handle} was not found")
+        return descriptor
+
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
+        """Subscribe to the car's indications."""
+        self._characteristic(characteristic)
+        if "indicate" not in characteristic.properties:
+            raise BleakError(f"Characteristic {characteristic.uuid} does not indicate")
+        self._notify = callback
+
+    async def stop_notify(self, char_specifier: CharSpecifier) -> None:
+        """Unsubscribe from the car's indications."""
+        self._characteristic(char_specifier)
+        self._notify = None
+
+    def _on_indication(self, chunk: bytes) -> None:
+        if self._connection is None or self._loop is None:
+            return
+        self._loop.call_soon(self._deliver, self._connection, bytes(chunk))
+
+    def _deliver(self, connection: CarLink, chunk: bytes) -> None:
+        if self._connection is connection and self._notify is not None:
+            self._notify(bytearray(chunk))
+
+
+class _ProxyScanner(BaseHaRemoteScanner):
+    """The proxy's scanner as Home Assistant's Bluetooth manager sees it."""
+
+    def hear(self, address: str, rssi: int, local_name: str) -> None:
+        """Pass one advertisement (with its scan response) to Home Assistant."""
+        self._async_on_advertisement(
+            address, rssi, local_name, [], {}, {}, None, {}, monotonic_time_coarse()
+        )
+
+    def forget(self, address: str) -> None:
+        """Drop an address the proxy no longer hears."""
+        self._previous_service_info.pop(address, None)
+
+
+class SimulatedBluetoothProxy:
+    """An ESPHome-style Bluetooth proxy that hears one simulated car and connects to it."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        ble_car: BluetoothCar,
+        *,
+        address: str = "AA:BB:CC:DD:EE:01",
+        source: str = "AA:BB:CC:00:00:01",
+        name: str = "Tesla simulator proxy",
+        rssi: int = -62,
+        latency_s: float = 0.0,
+        advertise_interval_s: float = 1.0,
+    ) -> None:
+        """Describe the proxy; `async_start` puts it on air."""
+        self.hass = hass
+        self.ble_car = ble_car
+        self.address = address
+        self.source = source
+        self.name = name
+        self.rssi = rssi
+        self.latency_s = latency_s
+        self.advertise_interval_s = advertise_interval_s
+        self.round_trips = 0
+        self._in_range = True
+        self._clients: list[SimulatedBleakClient] = []
+        self._unsubscribes: list[CALLBACK_TYPE] = []
+        self._cancel_forget: CALLBACK_TYPE | None = None
+        self.scanner = _ProxyScanner(
+            source,
+            name,
+            HaBluetoothConnector(
+                client=self._client_class(), source=source, can_connect=self._can_connect
+            ),
+            True,
+            BluetoothScanningMode.ACTIVE,
+            BluetoothScanningMode.ACTIVE,
+        )
+
+    def _client_class(self) -> type[SimulatedBleakClient]:
+        proxy = self
+
+        class ProxyClient(SimulatedBleakClient):
+            """A client bound to this proxy."""
+
+            def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
+                super().__init__(address_or_ble_device, proxy=proxy, **kwargs)
+
+        return ProxyClient
+
+    @property
+    def started(self) -> bool:
+        """Whether the proxy is registered with Home Assistant."""
+        return bool(self._unsubscribes)
+
+    @property
+    def connections(self) -> int:
+        """Links to the car open through this proxy."""
+        return len(self._clients)
+
+    @property
+    def in_range(self) -> bool:
+        """Whether the car is within the proxy's radio range."""
+        return self._in_range
+
+    @in_range.setter
+    def in_range(self, value: bool) -> None:
+        if value == self._in_range:
+            return
+        self._in_range = value
+        if value:
+            self._cancel_pending_forget()
+            if self.started:
+                self.advertise_now()
+            return
+        for client in list(self._clients):
+            client.drop()
+        if self.started:
+            self._cancel_forget = async_call_later(
+                self.hass, CONNECTABLE_FALLBACK_MAXIMUM_STALE_ADVERTISEMENT_SECONDS, self._forget
+            )
+
+    async def async_start(self) -> None:
+        """Register with Home Assistant's Bluetooth manager and start advertising the car."""
+        if self.started:
+            return
+        self._unsubscribes = [
+            bluetooth.async_register_scanner(self.hass, self.scanner),
+            self.scanner.async_setup(),
+            async_track_time_interval(
+                self.hass,
+                self._on_advertise_interval,
+                timedelta(seconds=self.advertise_interval_s),
+                name=f"{self.name} advertisements",
+            ),
+        ]
+        self._report_allocations()
+        if self._in_range:
+            self.advertise_now()
+
+    async def async_stop(self) -> None:
+        """Drop every link and leave Home Assistant's Bluetooth manager."""
+        for client in list(self._clients):
+            client.drop()
+        self._cancel_pending_forget()
+        unsubscribes, self._unsubscribes = self._unsubscribes, []
+        for unsubscribe in reversed(unsubscribes):
+            unsubscribe()
+
+    def advertise_now(self) -> None:
+        """Let Home Assistant hear one advertisement from the car, if it is in range."""
+        if not self.started:
+            raise RuntimeError("the proxy is not started")
+        if not self._in_range:
+            return
+        self.scanner.hear(self.address, self.rssi, self.ble_car.local_name)
+
+    @callback
+    def _on_advertise_interval(self, _now: datetime) -> None:
+        self.advertise_now()
+
+    @callback
+    def _forget(self, _now: datetime) -> None:
+        self._cancel_forget = None
+        self.scanner.forget(self.address)
+
+    def _cancel_pending_forget(self) -> None:
+        if self._cancel_forget is not None:
+            self._cancel_forget()
+            self._cancel_forget = None
+
+    def _can_connect(self) -> bool:
+        return self.started and len(self._clients) < CONNECTION_SLOTS
+
+    async def async_air_delay(self) -> None:
+        """Wait for one exchange over the air, as long as `latency_s`."""
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+
+    def client_connected(self, client: SimulatedBleakClient) -> None:
+        """Count a link that opened through this proxy."""
+        self._clients.append(client)
+        self._report_allocations()
+
+    def client_disconnected(self, client: SimulatedBleakClient) -> None:
+        """Release the slot of a link that closed."""
+        if client in self._clients:
+            self._clients.remove(client)
+        self._report_allocations()
+
+    def _report_allocations(self) -> None:
+        if not self.started:
+            return
+        get_manager().async_on_allocation_changed(
+            Allocations(
+                adapter=self.source,
+                slots=CONNECTION_SLOTS,
+                free=CONNECTION_SLOTS - len(self._clients),
+                allocated=[self.address] if self._clients else [],
+            )
+        )
