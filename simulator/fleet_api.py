@@ -408,13 +408,24 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 class _TokenIssuer:
     """Issues and checks OAuth tokens shaped like Tesla's (JWTs signed with a local key)."""
 
-    def __init__(self, clock: Clock, wall_clock: Clock, lifetime_s: float, audience: str) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        wall_clock: Clock,
+        lifetime_s: float,
+        audience: str,
+        secret: bytes | None = None,
+    ) -> None:
         self._clock = clock
         self._wall_clock = wall_clock
         self.lifetime_s = lifetime_s
         self.audience = audience
-        self._key = secrets.token_bytes(32)
-        self._subject = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-sim-{secrets.token_hex(6)}"
+        self._persistent = secret is not None
+        self._key = (
+            secrets.token_bytes(32) if secret is None else hashlib.sha256(b"key" + secret).digest()
+        )
+        account = secrets.token_hex(8) if secret is None else hashlib.sha256(secret).hexdigest()
+        self._subject = f"{account[:8]}-{account[8:12]}-sim-{account[12:24]}"
         self._access: dict[str, _AccessToken] = {}
         self._refresh: set[str] = set()
         self._codes: dict[str, _AuthCode] = {}
@@ -446,7 +457,9 @@ class _TokenIssuer:
         }
         access = self._jwt(claims)
         self._access[access] = _AccessToken(self._clock() + self.lifetime_s)
-        refresh = f"{REGION.upper()}_{secrets.token_urlsafe(48)}"
+        nonce = secrets.token_urlsafe(32)
+        tag = _b64url(hmac.new(self._key, nonce.encode(), hashlib.sha256).digest())
+        refresh = f"{REGION.upper()}_{nonce}.{tag}"
         self._refresh.add(refresh)
         self.latest_access, self.latest_refresh = access, refresh
         id_token = self._jwt(
@@ -474,8 +487,26 @@ class _TokenIssuer:
         return grant is not None and not grant.revoked and self._clock() < grant.expires_at
 
     def known(self, token: str) -> bool:
-        """Whether this simulator ever issued the access token."""
-        return token in self._access
+        """Whether this simulator issued the token (before a restart too, when persistent)."""
+        if token in self._access:
+            return True
+        if not self._persistent or (claims := self._verified_claims(token)) is None:
+            return False
+        remaining = float(claims.get("exp", 0)) - self._wall_clock()
+        self._access[token] = _AccessToken(self._clock() + remaining)
+        return True
+
+    def _verified_claims(self, token: str) -> dict[str, Any] | None:
+        header, _, rest = token.partition(".")
+        payload, _, signature = rest.partition(".")
+        expected = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        if not signature or not hmac.compare_digest(_b64url(expected), signature):
+            return None
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:
+            return None
+        return claims if isinstance(claims, dict) else None
 
     def revoke_all_access(self) -> None:
         """Make every access token issued so far stop working."""
@@ -499,8 +530,12 @@ class _TokenIssuer:
         return self._codes.pop(code, None)
 
     def refresh_known(self, token: str) -> bool:
-        """Whether a refresh token was issued here."""
-        return token in self._refresh
+        """Whether a refresh token was issued here (before a restart too, when persistent)."""
+        if token in self._refresh:
+            return True
+        nonce, _, tag = token.removeprefix(f"{REGION.upper()}_").partition(".")
+        expected = _b64url(hmac.new(self._key, nonce.encode(), hashlib.sha256).digest())
+        return self._persistent and bool(tag) and hmac.compare_digest(expected, tag)
 
 
 class FleetApiSimulator:
@@ -522,8 +557,12 @@ class FleetApiSimulator:
         token_lifetime_s: float = 8 * 3600,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
+        secret: bytes | None = None,
     ) -> None:
-        """Prepare a server for the cars; nothing listens before start()."""
+        """Prepare a server for the cars; nothing listens before start().
+
+        With a secret, the account and its tokens survive a restart of the simulator (the demo).
+        """
         self._cars: dict[str, VirtualCar] = {
             car.vin: car for car in ([cars] if isinstance(cars, VirtualCar) else cars)
         }
@@ -536,7 +575,7 @@ class FleetApiSimulator:
         self.fault_params: dict[str, float] = {}
         self.billing = Billing()
         self.requests: list[RequestRecord] = []
-        self._tokens = _TokenIssuer(clock, wall_clock, token_lifetime_s, "")
+        self._tokens = _TokenIssuer(clock, wall_clock, token_lifetime_s, "", secret)
         self._stale: dict[str, dict[str, Any]] = {}
         self._release = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()

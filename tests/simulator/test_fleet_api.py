@@ -826,3 +826,35 @@ async def test_refused_flapping_without_a_pause_ends_in_the_last_state(
     fleet_api.set_fault(FaultKind.REFUSED)
     fleet_api.clear_fault()
     assert (await get(session, fleet_api, "/status"))[0] == 200
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+async def test_tokens_survive_a_restart_only_with_a_secret(
+    car: VirtualCar, socket_enabled: None, persistent: bool
+) -> None:
+    secret = b"demo" if persistent else None
+    first = FleetApiSimulator(car, clock=car.clock, wall_clock=car.wall_clock, secret=secret)
+    await first.start()
+    access, refresh = first.access_token, first.refresh_token
+    await first.stop()
+
+    second = FleetApiSimulator(car, clock=car.clock, wall_clock=car.wall_clock, secret=secret)
+    await second.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            headers = {"Authorization": f"Bearer {access}"}
+            async with session.get(f"{second.base_url}/api/1/products", headers=headers) as resp:
+                assert resp.status == (200 if persistent else 401)
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh,
+                "client_id": second.client_id,
+            }
+            async with session.post(f"{second.base_url}/oauth2/v3/token", data=form) as resp:
+                assert resp.status == (200 if persistent else 401)
+            forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
+            headers = {"Authorization": f"Bearer {forged}"}
+            async with session.get(f"{second.base_url}/api/1/products", headers=headers) as resp:
+                assert resp.status == 401
+    finally:
+        await second.stop()
