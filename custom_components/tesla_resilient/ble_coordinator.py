@@ -1,0 +1,185 @@
+"""Polls a paired vehicle over Bluetooth: security status always, infotainment while awake."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .ble import (
+    BluetoothError,
+    BluetoothLink,
+    CarAsleep,
+    CarKeyMismatch,
+    CarOutOfRange,
+    Category,
+    KeyNotPaired,
+)
+from .const import DATA_INTERVAL_IDLE, DOMAIN
+from .models import DATA_CLOCK, Clock
+from .state import Field, Source, VehicleState
+
+_LOGGER = logging.getLogger(__name__)
+
+BLUETOOTH_POLL_INTERVAL: Final = timedelta(seconds=30)
+"""How often the security controller's status is read: free, local, and it never wakes the car."""
+
+INFOTAINMENT_INTERVAL_ACTIVE: Final = timedelta(minutes=1)
+"""Infotainment reads while the car charges, conditions, drives or has someone in it."""
+
+INFOTAINMENT_INTERVAL_IDLE: Final = DATA_INTERVAL_IDLE
+"""Infotainment reads while an awake car idles: a read counts as activity, so this is longer than
+the 15 minutes a Tesla needs to fall asleep."""
+
+CATEGORIES: Final = (
+    Category.CHARGE,
+    Category.CLIMATE,
+    Category.DRIVE,
+    Category.LOCATION,
+    Category.CLOSURES,
+    Category.TIRE_PRESSURE,
+)
+"""Infotainment data read over Bluetooth, one category per request."""
+
+ISSUE_CAR_KEY_MISMATCH: Final = "car_key_mismatch"
+ISSUE_KEY_NOT_PAIRED: Final = "key_not_paired"
+
+_DRIVING_SHIFT: Final = frozenset({"d", "r", "n"})
+
+
+def _update_failed(err: BluetoothError) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders={"reason": err.reason or ""},
+    )
+
+
+class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
+    """Reads one vehicle over Bluetooth into its merged state.
+
+    Out of range is a quiet failure (the coordinator logs it once). A car that answers with a
+    key other than the pinned one stops the Bluetooth link for good and raises a repair issue; a
+    car that no longer knows our key raises another, cleared by the next good read.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        config_entry: ConfigEntry,
+        link: BluetoothLink,
+        state: VehicleState,
+        *,
+        name: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """Poll `link` into `state`; `name` is the car's name in repair issues."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=config_entry,
+            name=f"{DOMAIN} bluetooth {link.vin[-6:]}",
+            update_interval=BLUETOOTH_POLL_INTERVAL,
+        )
+        self.link = link
+        self.state = state
+        self.car_name = name or config_entry.title
+        self.clock = clock or hass.data.get(DATA_CLOCK) or Clock()
+        self.data = state
+        self._infotainment_at: float | None = None
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        """Whether Bluetooth is off for this car because an unexpected key answered."""
+        return self._stopped
+
+    async def _async_update_data(self) -> VehicleState:
+        """Read the status, then the infotainment categories when the car is awake and it is due."""
+        if self._stopped:
+            raise _update_failed(CarKeyMismatch())
+        if not self.link.in_range:
+            raise _update_failed(CarOutOfRange())
+        try:
+            status = await self.link.async_status()
+            self.state.update(status, Source.BLUETOOTH, self.clock.monotonic())
+            if status.get(Field.ASLEEP) is False:
+                if self._infotainment_due():
+                    await self._async_read_infotainment()
+            else:
+                self._infotainment_at = None
+        except CarKeyMismatch as err:
+            self._async_stop()
+            raise _update_failed(err) from err
+        except KeyNotPaired as err:
+            self._async_issue(ISSUE_KEY_NOT_PAIRED)
+            raise _update_failed(err) from err
+        except BluetoothError as err:
+            raise _update_failed(err) from err
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_KEY_NOT_PAIRED))
+        return self.state
+
+    async def _async_read_infotainment(self) -> None:
+        for category in CATEGORIES:
+            try:
+                values = await self.link.async_read(category)
+            except CarAsleep:
+                self._infotainment_at = None
+                return
+            self.state.update(values, Source.BLUETOOTH, self.clock.monotonic())
+        self._infotainment_at = self.clock.monotonic()
+
+    def _infotainment_due(self) -> bool:
+        if self._infotainment_at is None:
+            return True
+        state = self.state
+        active = (
+            state.value(Field.CHARGING) is True
+            or state.value(Field.CLIMATE_ON) is True
+            or state.value(Field.USER_PRESENT) is True
+            or state.value(Field.SHIFT_STATE) in _DRIVING_SHIFT
+        )
+        interval = INFOTAINMENT_INTERVAL_ACTIVE if active else INFOTAINMENT_INTERVAL_IDLE
+        return self.clock.monotonic() - self._infotainment_at >= interval.total_seconds()
+
+    @callback
+    def _async_stop(self) -> None:
+        """Stop polling for good and tell the user why."""
+        self._stopped = True
+        self.update_interval = None
+        self._async_issue(ISSUE_CAR_KEY_MISMATCH)
+
+    def _issue_id(self, key: str) -> str:
+        return f"{key}_{self.link.vin}"
+
+    @callback
+    def _async_issue(self, key: str) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(key),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders={"name": self.car_name, "vin": self.link.vin},
+        )
+
+    @callback
+    def async_clear_issues(self) -> None:
+        """Remove this car's Bluetooth repair issues (when its key is removed or paired again)."""
+        for key in (ISSUE_CAR_KEY_MISMATCH, ISSUE_KEY_NOT_PAIRED):
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(key))
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Describe the Bluetooth link now, without key material."""
+        return {
+            "in_range": self.link.in_range,
+            "rssi": self.link.rssi,
+            "connected": self.link.connected,
+            "stopped": self._stopped,
+        }

@@ -1,0 +1,63 @@
+"""Buttons: wake, flash the lights, honk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .models import TeslaResilientConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaResilientButtonEntityDescription(ButtonEntityDescription, VehicleEntityDescription):
+    """Describes a button by its action."""
+
+    press_fn: VehicleAction
+
+
+BUTTONS: tuple[TeslaResilientButtonEntityDescription, ...] = (
+    TeslaResilientButtonEntityDescription(
+        key="wake",
+        translation_key="wake",
+        press_fn=lambda vehicle: vehicle.async_command("wake_up"),
+    ),
+    TeslaResilientButtonEntityDescription(
+        key="flash_lights",
+        translation_key="flash_lights",
+        press_fn=lambda vehicle: vehicle.async_command("flash_lights"),
+    ),
+    TeslaResilientButtonEntityDescription(
+        key="honk",
+        translation_key="honk",
+        press_fn=lambda vehicle: vehicle.async_command("honk_horn"),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every vehicle's buttons."""
+    async_add_entities(
+        TeslaResilientButtonEntity(vehicle, description)
+        for vehicle in entry.runtime_data.vehicles.values()
+        for description in BUTTONS
+    )
+
+
+class TeslaResilientButtonEntity(TeslaResilientEntity, ButtonEntity):
+    """A button of the vehicle."""
+
+    entity_description: TeslaResilientButtonEntityDescription
+
+    async def async_press(self) -> None:
+        """Run the button's action."""
+        await self.entity_description.press_fn(self.vehicle)

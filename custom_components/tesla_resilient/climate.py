@@ -1,0 +1,107 @@
+"""Climate: cabin conditioning on or off, and its target temperature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.climate import ClimateEntity, ClimateEntityDescription
+from homeassistant.components.climate.const import ATTR_HVAC_MODE, ClimateEntityFeature, HVACMode
+from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import TEMPERATURE_RANGE
+from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .models import TeslaResilientConfigEntry
+from .state import Field
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaResilientClimateEntityDescription(ClimateEntityDescription, VehicleEntityDescription):
+    """Describes the cabin climate by whether conditioning is on."""
+
+
+CLIMATE = TeslaResilientClimateEntityDescription(
+    key="climate", translation_key="climate", field=Field.CLIMATE_ON
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every vehicle's cabin climate."""
+    async_add_entities(
+        TeslaResilientClimateEntity(vehicle, CLIMATE)
+        for vehicle in entry.runtime_data.vehicles.values()
+    )
+
+
+class TeslaResilientClimateEntity(TeslaResilientEntity, ClimateEntity):
+    """The cabin's conditioning."""
+
+    entity_description: TeslaResilientClimateEntityDescription
+
+    _attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT_COOL]
+    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_min_temp, _attr_max_temp = TEMPERATURE_RANGE
+    _attr_target_temperature_step = 0.5
+    _attr_supported_features = (
+        ClimateEntityFeature.TARGET_TEMPERATURE
+        | ClimateEntityFeature.TURN_ON
+        | ClimateEntityFeature.TURN_OFF
+    )
+
+    @property
+    def hvac_mode(self) -> HVACMode | None:
+        """Conditioning on or off."""
+        value = self.field_value
+        if value is None:
+            return None
+        return HVACMode.HEAT_COOL if value else HVACMode.OFF
+
+    @property
+    def current_temperature(self) -> float | None:
+        """The cabin's temperature."""
+        value = self.vehicle.state.value(Field.INSIDE_TEMP)
+        return value if isinstance(value, int | float) else None
+
+    @property
+    def target_temperature(self) -> float | None:
+        """The driver's temperature setting."""
+        value = self.vehicle.state.value(Field.DRIVER_TEMP_SETTING)
+        return value if isinstance(value, int | float) else None
+
+    async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
+        """Start or stop conditioning."""
+        if hvac_mode == HVACMode.OFF:
+            await self.async_turn_off()
+        else:
+            await self.async_turn_on()
+
+    async def async_turn_on(self) -> None:
+        """Start conditioning."""
+        await self.vehicle.async_command(
+            "auto_conditioning_start", optimistic={Field.CLIMATE_ON: True}
+        )
+
+    async def async_turn_off(self) -> None:
+        """Stop conditioning."""
+        await self.vehicle.async_command(
+            "auto_conditioning_stop", optimistic={Field.CLIMATE_ON: False}
+        )
+
+    async def async_set_temperature(self, **kwargs: Any) -> None:
+        """Set the cabin temperature, and the mode when one is given."""
+        if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
+            await self.vehicle.async_command(
+                "set_temps",
+                {"driver_temp": temperature, "passenger_temp": temperature},
+                optimistic={Field.DRIVER_TEMP_SETTING: temperature},
+            )
+        if (mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
+            await self.async_set_hvac_mode(mode)

@@ -1,0 +1,297 @@
+"""Config flow: a Tesla account by OAuth2, or any Fleet-API-compatible server by token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import voluptuous as vol
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntry,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+)
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN, CONF_URL
+from homeassistant.core import callback
+from homeassistant.helpers import config_entry_oauth2_flow
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from yarl import URL
+
+from .cloud import (
+    CloudAuthError,
+    CloudError,
+    CloudLink,
+    OAuthToken,
+    StaticToken,
+    TokenSource,
+    VehicleSummary,
+    token_subject,
+)
+from .const import CONF_AUTH_IMPLEMENTATION, DOMAIN, FLEET_API_SERVERS, LOGGER, SCOPES
+from .pairing import (
+    CONF_VIN,
+    SUBENTRY_VEHICLE_KEY,
+    BluetoothPairingFlowMixin,
+    VehicleKeySubentryFlow,
+)
+
+_URL_FIELD = {
+    vol.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+}
+_TOKEN_FIELD = {
+    vol.Required(CONF_ACCESS_TOKEN): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD)
+    ),
+}
+TOKEN_SCHEMA = vol.Schema({**_URL_FIELD, **_TOKEN_FIELD})
+REAUTH_TOKEN_SCHEMA = vol.Schema(_TOKEN_FIELD)
+URL_SCHEMA = vol.Schema(_URL_FIELD)
+
+
+class _FlowError(Exception):
+    """A check that failed, named by its translation key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    unique_id: str
+    title: str
+
+
+def _base_url(text: str) -> str | None:
+    """Return the server's base URL without a trailing slash, or None when it is not one."""
+    try:
+        url = URL(text.strip())
+    except (TypeError, ValueError):
+        return None
+    if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
+        return None
+    return str(url).rstrip("/")
+
+
+async def _account_id(link: CloudLink, token: str, vehicles: list[VehicleSummary]) -> str:
+    """Name the account: the token's subject, else the server's user id, else its VINs."""
+    if subject := token_subject(token):
+        return subject
+    try:
+        if account := await link.account_id():
+            return account
+    except CloudError:
+        LOGGER.debug("Server gives no user id; identifying the account by its vehicles")
+    return "vins:" + ",".join(sorted(vehicle.vin for vehicle in vehicles))
+
+
+async def _probe(link: CloudLink, tokens: TokenSource) -> _Account:
+    """List the products with the credentials and name the account, or raise _FlowError."""
+    try:
+        vehicles = await link.products()
+        token = await tokens.access_token()
+        unique_id = await _account_id(link, token, vehicles)
+    except CloudAuthError as err:
+        raise _FlowError("invalid_auth") from err
+    except CloudError as err:
+        raise _FlowError("cannot_connect") from err
+    if not vehicles:
+        raise _FlowError("no_vehicles")
+    return _Account(unique_id, ", ".join(vehicle.display_name for vehicle in vehicles))
+
+
+class TeslaResilientFlowHandler(
+    BluetoothPairingFlowMixin, config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN
+):
+    """Add a Tesla account or a Bluetooth-only car; reauthenticate and reconfigure."""
+
+    DOMAIN = DOMAIN
+    VERSION = 1
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Return the integration's logger."""
+        return LOGGER
+
+    @property
+    def extra_authorize_data(self) -> dict[str, Any]:
+        """Ask Tesla for the scopes the integration uses."""
+        return {"scope": " ".join(SCOPES), "prompt": "login"}
+
+    @property
+    def _session(self) -> aiohttp.ClientSession:
+        return async_get_clientsession(self.hass)
+
+    async def _async_check(self, url: str, tokens: TokenSource) -> _Account:
+        try:
+            return await _probe(CloudLink(self._session, url, tokens), tokens)
+        except _FlowError:
+            raise
+        except Exception as err:
+            LOGGER.exception("Unexpected error checking the credentials")
+            raise _FlowError("unknown") from err
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the two ways in."""
+        return self.async_show_menu(
+            step_id="user", menu_options=["oauth", "token", "bluetooth_user"]
+        )
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Let an account entry add a Bluetooth key per vehicle."""
+        if CONF_VIN in config_entry.data:
+            return {}
+        return {SUBENTRY_VEHICLE_KEY: VehicleKeySubentryFlow}
+
+    async def async_step_oauth(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Sign in with Tesla through the application credentials."""
+        return await self.async_step_pick_implementation(user_input)
+
+    async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Find the account's region, check the token and create or update the entry."""
+        tokens = StaticToken(data[CONF_TOKEN][CONF_ACCESS_TOKEN])
+        try:
+            url = await self._async_find_server(tokens)
+            account = await self._async_check(url, tokens)
+        except _FlowError as err:
+            return self.async_abort(reason=err.reason)
+        await self.async_set_unique_id(account.unique_id)
+        entry_data = {**data, CONF_URL: url}
+        if self.source == SOURCE_REAUTH:
+            self._abort_if_unique_id_mismatch(reason="account_mismatch")
+            return self.async_update_reload_and_abort(self._get_reauth_entry(), data=entry_data)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(title=account.title, data=entry_data)
+
+    async def _async_find_server(self, tokens: StaticToken) -> str:
+        """Ask each of Tesla's regional servers which one holds the account."""
+        reason = "cannot_connect"
+        for server in FLEET_API_SERVERS:
+            try:
+                found = await CloudLink(self._session, server, tokens).region_server()
+            except CloudAuthError:
+                reason = "invalid_auth"
+            except CloudError:
+                continue
+            else:
+                return found or server
+        raise _FlowError(reason)
+
+    async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Use a base URL and an access token for any Fleet-API-compatible server."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (url := _base_url(user_input[CONF_URL])) is None:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                token = user_input[CONF_ACCESS_TOKEN]
+                try:
+                    account = await self._async_check(url, StaticToken(token))
+                except _FlowError as err:
+                    errors["base"] = err.reason
+                else:
+                    await self.async_set_unique_id(account.unique_id)
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(
+                        title=account.title, data={CONF_URL: url, CONF_ACCESS_TOKEN: token}
+                    )
+        return self.async_show_form(
+            step_id="token",
+            data_schema=self.add_suggested_values_to_schema(TOKEN_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start over when the cloud rejects the credentials."""
+        if CONF_AUTH_IMPLEMENTATION in entry_data:
+            return await self.async_step_reauth_confirm()
+        return await self.async_step_reauth_token()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm before signing in with Tesla again."""
+        if user_input is None:
+            return self.async_show_form(step_id="reauth_confirm")
+        return await self.async_step_pick_implementation()
+
+    async def async_step_reauth_token(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take a new access token for the same account."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            token = user_input[CONF_ACCESS_TOKEN]
+            try:
+                account = await self._async_check(entry.data[CONF_URL], StaticToken(token))
+            except _FlowError as err:
+                errors["base"] = err.reason
+            else:
+                await self.async_set_unique_id(account.unique_id)
+                self._abort_if_unique_id_mismatch(reason="account_mismatch")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_ACCESS_TOKEN: token}
+                )
+        return self.async_show_form(
+            step_id="reauth_token",
+            data_schema=REAUTH_TOKEN_SCHEMA,
+            errors=errors,
+            description_placeholders={"url": entry.data[CONF_URL]},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the server (and, for a token, the token) of the same account."""
+        entry = self._get_reconfigure_entry()
+        oauth = CONF_AUTH_IMPLEMENTATION in entry.data
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (url := _base_url(user_input[CONF_URL])) is None:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                updates = {CONF_URL: url}
+                if not oauth:
+                    updates[CONF_ACCESS_TOKEN] = user_input[CONF_ACCESS_TOKEN]
+                try:
+                    tokens = await self._async_tokens(entry, updates)
+                    account = await self._async_check(url, tokens)
+                except _FlowError as err:
+                    errors["base"] = err.reason
+                else:
+                    await self.async_set_unique_id(account.unique_id)
+                    self._abort_if_unique_id_mismatch(reason="account_mismatch")
+                    return self.async_update_reload_and_abort(entry, data_updates=updates)
+        suggested = user_input or {CONF_URL: entry.data[CONF_URL]}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                URL_SCHEMA if oauth else TOKEN_SCHEMA, suggested
+            ),
+            errors=errors,
+        )
+
+    async def _async_tokens(self, entry: ConfigEntry, updates: Mapping[str, str]) -> TokenSource:
+        if CONF_ACCESS_TOKEN in updates:
+            return StaticToken(updates[CONF_ACCESS_TOKEN])
+        try:
+            implementation = await config_entry_oauth2_flow.async_get_config_entry_implementation(
+                self.hass, entry
+            )
+        except ValueError as err:
+            raise _FlowError("invalid_auth") from err
+        return OAuthToken(config_entry_oauth2_flow.OAuth2Session(self.hass, entry, implementation))

@@ -1,0 +1,78 @@
+"""Constants for the Tesla Resilient integration."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "tesla_resilient"
+LOGGER = logging.getLogger(__package__)
+
+AUTHORIZE_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/authorize"
+TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"
+SCOPES: Final = (
+    "openid",
+    "offline_access",
+    "vehicle_device_data",
+    "vehicle_location",
+    "vehicle_cmds",
+    "vehicle_charging_cmds",
+)
+SCOPE_LOCATION: Final = "vehicle_location"
+
+FLEET_API_SERVERS: Final = (
+    "https://fleet-api.prd.na.vn.cloud.tesla.com",
+    "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+    "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
+)
+"""Tesla's regional Fleet API servers, asked in turn which one holds the account."""
+
+CONF_AUTH_IMPLEMENTATION: Final = "auth_implementation"
+
+MODELS: Final = {
+    "S": "Model S",
+    "3": "Model 3",
+    "X": "Model X",
+    "Y": "Model Y",
+    "C": "Cybertruck",
+    "R": "Roadster",
+    "T": "Semi",
+}
+
+CONNECT_TIMEOUT: Final = 5.0
+"""Seconds to open a connection: a healthy cloud accepts at once, so longer means unreachable."""
+
+REQUEST_TIMEOUT: Final = 20.0
+"""Seconds for one cloud call; the Fleet API itself gives up on a silent car after about 15 s."""
+
+STATUS_TIMEOUT: Final = 5.0
+"""Seconds for the free /status probe, which never waits on a car."""
+
+POLL_INTERVAL: Final = timedelta(minutes=1)
+"""How often the free state call runs: cheap, and shows a car waking up within a minute."""
+
+DATA_INTERVAL_ACTIVE: Final = timedelta(minutes=5)
+"""Paid data calls while the car charges, conditions, drives or has someone in it."""
+
+DATA_INTERVAL_IDLE: Final = timedelta(minutes=20)
+"""Paid data calls while an awake car idles: longer than the 15 minutes a Tesla needs without
+activity to fall asleep, because a data call counts as activity."""
+
+RATE_LIMIT_BACKOFF: Final = timedelta(minutes=5)
+"""Back-off after a 429 that names no Retry-After."""
+
+WAKE_TIMEOUT: Final = 45.0
+"""Seconds to wait for a car to come online after a wake request; Teslas take 10 to 30 s."""
+
+WAKE_POLL_INTERVAL: Final = 3.0
+"""Seconds between free state calls while waiting for a car to wake."""
+
+CHARGE_LIMIT_RANGE: Final = (50, 100)
+"""Charge limit percentages a Tesla accepts."""
+
+TEMPERATURE_RANGE: Final = (15.0, 28.0)
+"""Cabin temperatures in °C a Tesla accepts (LO and HI aside)."""
+
+DEFAULT_MAX_CHARGING_AMPS: Final = 32
+"""Charging current ceiling until the car reports its own."""

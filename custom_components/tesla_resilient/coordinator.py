@@ -1,0 +1,153 @@
+"""Polls one vehicle through the cloud without ever waking it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .cloud import (
+    ASLEEP,
+    ONLINE,
+    CloudAuthError,
+    CloudError,
+    CloudLink,
+    CloudRateLimited,
+    CloudSnapshot,
+    VehicleAsleep,
+)
+from .const import (
+    DATA_INTERVAL_ACTIVE,
+    DATA_INTERVAL_IDLE,
+    DOMAIN,
+    LOGGER,
+    POLL_INTERVAL,
+    RATE_LIMIT_BACKOFF,
+)
+from .state import Field, Source, VehicleState
+
+if TYPE_CHECKING:
+    from .models import Clock, TeslaResilientConfigEntry
+
+_DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
+
+
+class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
+    """Reads one vehicle from the cloud into its merged state.
+
+    The free state call runs every poll; the paid data call only while the car is online, and
+    seldom enough while it idles that it can fall asleep. A rate limit holds every call back
+    until Tesla's Retry-After has passed.
+    """
+
+    config_entry: TeslaResilientConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TeslaResilientConfigEntry,
+        cloud: CloudLink,
+        vin: str,
+        *,
+        state: VehicleState,
+        clock: Clock,
+        location: bool,
+    ) -> None:
+        """Poll `vin` through `cloud` into `state`."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} cloud {vin[-6:]}",
+            update_interval=POLL_INTERVAL,
+        )
+        self.cloud = cloud
+        self.vin = vin
+        self.state = state
+        self.clock = clock
+        self.location = location
+        self.vehicle_state: str | None = None
+        self.data_timestamp: float | None = None
+        self.retry_at: float | None = None
+        self._data_at: float | None = None
+        self.data = state
+
+    async def _async_update_data(self) -> VehicleState:
+        """Ask whether the car is awake, and read its data only when it is and it is due."""
+        now = self.clock.monotonic()
+        if self.retry_at is not None and now < self.retry_at:
+            self.update_interval = timedelta(seconds=self.retry_at - now)
+            return self.state
+        self.retry_at = None
+        try:
+            self.vehicle_state = await self.cloud.vehicle_state(self.vin)
+            if self.vehicle_state != ONLINE:
+                self._note_awake(False)
+            elif self._data_due():
+                self.record(await self.cloud.vehicle_data(self.vin, location=self.location))
+            else:
+                self._note_awake(True)
+        except VehicleAsleep:
+            self.vehicle_state = ASLEEP
+            self._note_awake(False)
+        except CloudAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except CloudRateLimited as err:
+            wait = (
+                RATE_LIMIT_BACKOFF.total_seconds() if err.retry_after is None else err.retry_after
+            )
+            self.retry_at = self.clock.monotonic() + wait
+            self.update_interval = max(POLL_INTERVAL, timedelta(seconds=wait))
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited",
+                translation_placeholders={"seconds": str(round(wait))},
+            ) from err
+        except CloudError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cloud_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.update_interval = POLL_INTERVAL
+        return self.state
+
+    def record(self, snapshot: CloudSnapshot) -> None:
+        """Merge one data answer, dated by the car's own timestamp."""
+        now = self.clock.monotonic()
+        at = now
+        if snapshot.timestamp is not None:
+            at = now - max(0.0, self.clock.wall() - snapshot.timestamp)
+        self.vehicle_state = ONLINE
+        self._data_at = now
+        self.data_timestamp = snapshot.timestamp
+        self.state.update(snapshot.values, Source.CLOUD, at)
+        self.state.update({Field.ASLEEP: False}, Source.CLOUD, now)
+
+    def _note_awake(self, awake: bool) -> None:
+        if not awake:
+            self._data_at = None
+        self.state.update({Field.ASLEEP: not awake}, Source.CLOUD, self.clock.monotonic())
+
+    def _data_due(self) -> bool:
+        """Whether to pay for a data call now.
+
+        At once after the car was seen asleep; then every DATA_INTERVAL_ACTIVE while something
+        happens in it, DATA_INTERVAL_IDLE while it idles (a data call keeps a car awake).
+        """
+        if self._data_at is None:
+            return True
+        state = self.state
+        active = (
+            state.value(Field.CHARGING) is True
+            or state.value(Field.CLIMATE_ON) is True
+            or state.value(Field.USER_PRESENT) is True
+            or state.value(Field.SHIFT_STATE) in _DRIVING_SHIFT
+        )
+        interval = DATA_INTERVAL_ACTIVE if active else DATA_INTERVAL_IDLE
+        return self.clock.monotonic() - self._data_at >= interval.total_seconds()

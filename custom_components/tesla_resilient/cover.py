@@ -1,0 +1,143 @@
+"""Covers: trunk, frunk, charge port and windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.cover import (
+    CoverDeviceClass,
+    CoverEntity,
+    CoverEntityDescription,
+    CoverEntityFeature,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .models import TeslaResilientConfigEntry
+from .state import Field, VehicleState
+from .vehicle import VehicleRuntime
+
+PARALLEL_UPDATES = 1
+
+WINDOWS = (Field.WINDOW_FD, Field.WINDOW_FP, Field.WINDOW_RD, Field.WINDOW_RP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaResilientCoverEntityDescription(CoverEntityDescription, VehicleEntityDescription):
+    """Describes a cover by how it reads closed and how it opens and (maybe) closes."""
+
+    closed_fn: Callable[[VehicleState], bool]
+    open_fn: VehicleAction
+    close_fn: VehicleAction | None = None
+
+
+def _trunk(which: str, field: Field, want_open: bool) -> VehicleAction:
+    """Actuate a trunk only when it is not already where it should be: the command toggles."""
+
+    async def action(vehicle: VehicleRuntime) -> None:
+        if vehicle.state.value(field) is want_open:
+            return
+        await vehicle.async_command(
+            "actuate_trunk", {"which_trunk": which}, optimistic={field: want_open}
+        )
+
+    return action
+
+
+async def _close_windows(vehicle: VehicleRuntime) -> None:
+    params: dict[str, Any] = {"command": "close"}
+    if (lat := vehicle.state.value(Field.LATITUDE)) is not None and (
+        lon := vehicle.state.value(Field.LONGITUDE)
+    ) is not None:
+        params |= {"lat": lat, "lon": lon}
+    await vehicle.async_command("window_control", params, optimistic=dict.fromkeys(WINDOWS, False))
+
+
+COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
+    TeslaResilientCoverEntityDescription(
+        key="trunk",
+        translation_key="trunk",
+        field=Field.TRUNK_OPEN,
+        device_class=CoverDeviceClass.DOOR,
+        closed_fn=lambda state: not state.value(Field.TRUNK_OPEN),
+        open_fn=_trunk("rear", Field.TRUNK_OPEN, want_open=True),
+        close_fn=_trunk("rear", Field.TRUNK_OPEN, want_open=False),
+    ),
+    TeslaResilientCoverEntityDescription(
+        key="frunk",
+        translation_key="frunk",
+        field=Field.FRUNK_OPEN,
+        device_class=CoverDeviceClass.DOOR,
+        closed_fn=lambda state: not state.value(Field.FRUNK_OPEN),
+        open_fn=_trunk("front", Field.FRUNK_OPEN, want_open=True),
+    ),
+    TeslaResilientCoverEntityDescription(
+        key="charge_port",
+        translation_key="charge_port",
+        field=Field.CHARGE_PORT_DOOR_OPEN,
+        device_class=CoverDeviceClass.DOOR,
+        closed_fn=lambda state: not state.value(Field.CHARGE_PORT_DOOR_OPEN),
+        open_fn=lambda vehicle: vehicle.async_command(
+            "charge_port_door_open", optimistic={Field.CHARGE_PORT_DOOR_OPEN: True}
+        ),
+        close_fn=lambda vehicle: vehicle.async_command(
+            "charge_port_door_close", optimistic={Field.CHARGE_PORT_DOOR_OPEN: False}
+        ),
+    ),
+    TeslaResilientCoverEntityDescription(
+        key="windows",
+        translation_key="windows",
+        requires=WINDOWS,
+        device_class=CoverDeviceClass.WINDOW,
+        closed_fn=lambda state: not any(state.value(window) for window in WINDOWS),
+        open_fn=lambda vehicle: vehicle.async_command(
+            "window_control", {"command": "vent"}, optimistic=dict.fromkeys(WINDOWS, True)
+        ),
+        close_fn=_close_windows,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every vehicle's covers."""
+    async_add_entities(
+        TeslaResilientCoverEntity(vehicle, description)
+        for vehicle in entry.runtime_data.vehicles.values()
+        for description in COVERS
+    )
+
+
+class TeslaResilientCoverEntity(TeslaResilientEntity, CoverEntity):
+    """A cover of the vehicle."""
+
+    entity_description: TeslaResilientCoverEntityDescription
+
+    def __init__(
+        self, vehicle: VehicleRuntime, description: TeslaResilientCoverEntityDescription
+    ) -> None:
+        """Offer closing only where the car can close it."""
+        super().__init__(vehicle, description)
+        self._attr_supported_features = CoverEntityFeature.OPEN
+        if description.close_fn is not None:
+            self._attr_supported_features |= CoverEntityFeature.CLOSE
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether it is closed."""
+        return self.entity_description.closed_fn(self.vehicle.state)
+
+    async def async_open_cover(self, **kwargs: Any) -> None:
+        """Open it."""
+        await self.entity_description.open_fn(self.vehicle)
+
+    async def async_close_cover(self, **kwargs: Any) -> None:
+        """Close it."""
+        if (close_fn := self.entity_description.close_fn) is not None:
+            await close_fn(self.vehicle)

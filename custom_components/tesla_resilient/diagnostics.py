@@ -1,0 +1,74 @@
+"""Diagnostics: what each vehicle's state holds and where it came from, secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
+from yarl import URL
+
+from .models import TeslaResilientConfigEntry
+from .state import Field
+
+TO_REDACT = {
+    CONF_ACCESS_TOKEN,
+    "refresh_token",
+    "id_token",
+    "private_key",
+    "vin",
+    "serial_number",
+    str(Field.LATITUDE),
+    str(Field.LONGITUDE),
+}
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port only: a URL may carry credentials in its user info or query."""
+    parsed = URL(url)
+    return str(parsed.origin()) if parsed.absolute else "**REDACTED**"
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's configuration and each vehicle's merged state."""
+    data = entry.runtime_data
+    now = data.clock.monotonic()
+    entry_data = dict(entry.data)
+    if CONF_URL in entry_data:
+        entry_data[CONF_URL] = _origin(entry_data[CONF_URL])
+    vehicles = []
+    for vehicle in data.vehicles.values():
+        coordinator = vehicle.coordinator
+        fields = {
+            str(key): {
+                "value": found.value,
+                "source": str(found.source),
+                "age": round(now - found.at),
+            }
+            for key, found in vehicle.state.fields.items()
+        }
+        vehicles.append(
+            {
+                "vin": vehicle.vin,
+                "model": vehicle.summary.model,
+                "vehicle_state": coordinator.vehicle_state,
+                "last_update_success": coordinator.last_update_success,
+                "last_error": type(coordinator.last_exception).__name__
+                if coordinator.last_exception
+                else None,
+                "rate_limited_for": None
+                if coordinator.retry_at is None
+                else round(max(0.0, coordinator.retry_at - now)),
+                "data_timestamp": coordinator.data_timestamp,
+                "route_preference": str(vehicle.route_preference),
+                "fields": async_redact_data(fields, TO_REDACT),
+            }
+        )
+    return {
+        "entry": async_redact_data(entry_data, TO_REDACT),
+        "cloud": {"base_url": _origin(data.cloud.base_url), "location": data.location},
+        "vehicles": async_redact_data(vehicles, TO_REDACT),
+    }

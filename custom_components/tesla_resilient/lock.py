@@ -1,0 +1,87 @@
+"""Locks: the doors and the charge cable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.lock import LockEntity, LockEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .models import TeslaResilientConfigEntry
+from .state import Field
+from .vehicle import VehicleRuntime
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaResilientLockEntityDescription(LockEntityDescription, VehicleEntityDescription):
+    """Describes a lock by its field (true when locked) and its two actions."""
+
+    lock_fn: VehicleAction
+    unlock_fn: VehicleAction
+
+
+async def _cable_locks_itself(vehicle: VehicleRuntime) -> None:
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="cable_locks_itself")
+
+
+LOCKS: tuple[TeslaResilientLockEntityDescription, ...] = (
+    TeslaResilientLockEntityDescription(
+        key="doors",
+        translation_key="doors",
+        field=Field.LOCKED,
+        lock_fn=lambda vehicle: vehicle.async_command("door_lock", optimistic={Field.LOCKED: True}),
+        unlock_fn=lambda vehicle: vehicle.async_command(
+            "door_unlock", optimistic={Field.LOCKED: False}
+        ),
+    ),
+    TeslaResilientLockEntityDescription(
+        key="charge_cable",
+        translation_key="charge_cable",
+        field=Field.CHARGE_PORT_LATCH_ENGAGED,
+        lock_fn=_cable_locks_itself,
+        unlock_fn=lambda vehicle: vehicle.async_command(
+            "unlock_charge_port",
+            optimistic={Field.CHARGE_PORT_LATCH_ENGAGED: False, Field.CHARGE_PORT_DOOR_OPEN: True},
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every vehicle's locks."""
+    async_add_entities(
+        TeslaResilientLockEntity(vehicle, description)
+        for vehicle in entry.runtime_data.vehicles.values()
+        for description in LOCKS
+    )
+
+
+class TeslaResilientLockEntity(TeslaResilientEntity, LockEntity):
+    """A lock of the vehicle."""
+
+    entity_description: TeslaResilientLockEntityDescription
+
+    @property
+    def is_locked(self) -> bool | None:
+        """Whether it is locked."""
+        value = self.field_value
+        return None if value is None else bool(value)
+
+    async def async_lock(self, **kwargs: Any) -> None:
+        """Lock it."""
+        await self.entity_description.lock_fn(self.vehicle)
+
+    async def async_unlock(self, **kwargs: Any) -> None:
+        """Unlock it."""
+        await self.entity_description.unlock_fn(self.vehicle)

@@ -1,0 +1,84 @@
+"""Switches: charging and sentry mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .models import TeslaResilientConfigEntry
+from .state import Field
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaResilientSwitchEntityDescription(SwitchEntityDescription, VehicleEntityDescription):
+    """Describes a switch by its field (true when on) and its two actions."""
+
+    on_fn: VehicleAction
+    off_fn: VehicleAction
+
+
+SWITCHES: tuple[TeslaResilientSwitchEntityDescription, ...] = (
+    TeslaResilientSwitchEntityDescription(
+        key="charging",
+        translation_key="charging",
+        field=Field.CHARGING,
+        on_fn=lambda vehicle: vehicle.async_command(
+            "charge_start",
+            optimistic={Field.CHARGING: True, Field.CHARGING_STATE: "charging"},
+        ),
+        off_fn=lambda vehicle: vehicle.async_command(
+            "charge_stop", optimistic={Field.CHARGING: False, Field.CHARGING_STATE: "stopped"}
+        ),
+    ),
+    TeslaResilientSwitchEntityDescription(
+        key="sentry_mode",
+        translation_key="sentry_mode",
+        field=Field.SENTRY_MODE,
+        on_fn=lambda vehicle: vehicle.async_command(
+            "set_sentry_mode", {"on": True}, optimistic={Field.SENTRY_MODE: True}
+        ),
+        off_fn=lambda vehicle: vehicle.async_command(
+            "set_sentry_mode", {"on": False}, optimistic={Field.SENTRY_MODE: False}
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every vehicle's switches."""
+    async_add_entities(
+        TeslaResilientSwitchEntity(vehicle, description)
+        for vehicle in entry.runtime_data.vehicles.values()
+        for description in SWITCHES
+    )
+
+
+class TeslaResilientSwitchEntity(TeslaResilientEntity, SwitchEntity):
+    """A switch of the vehicle."""
+
+    entity_description: TeslaResilientSwitchEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether it is on."""
+        value = self.field_value
+        return None if value is None else bool(value)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn it on."""
+        await self.entity_description.on_fn(self.vehicle)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn it off."""
+        await self.entity_description.off_fn(self.vehicle)

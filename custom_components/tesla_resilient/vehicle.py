@@ -1,0 +1,234 @@
+"""One vehicle at runtime: its merged state, its links, and the one way commands go out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .cloud import (
+    ONLINE,
+    CloudAuthError,
+    CloudError,
+    CloudLink,
+    CloudRateLimited,
+    CloudServerError,
+    CloudTransportError,
+    CommandRejected,
+    VehicleAsleep,
+    VehicleSummary,
+)
+from .const import (
+    CHARGE_LIMIT_RANGE,
+    DEFAULT_MAX_CHARGING_AMPS,
+    DOMAIN,
+    TEMPERATURE_RANGE,
+    WAKE_POLL_INTERVAL,
+    WAKE_TIMEOUT,
+)
+from .coordinator import CloudVehicleCoordinator
+from .health import Outcome
+from .models import Clock, TeslaResilientConfigEntry
+from .router import AttemptResult, CommandResult, Delivery, Route, RoutePreference, execute, plan
+from .state import Field, Source, VehicleState
+
+type CommandLink = Callable[[str, dict[str, Any]], Awaitable[AttemptResult]]
+
+WAKE_UP: Final = "wake_up"
+
+_SOURCES: Final = {Route.CLOUD: Source.CLOUD, Route.BLUETOOTH: Source.BLUETOOTH}
+_MAYBE_DELIVERED: Final = frozenset({Outcome.TRANSPORT, Outcome.SERVER_ERROR})
+
+
+def _delivery(err: CloudError) -> Delivery:
+    """How far a failed cloud command got: only a sent request that got no verdict may have run."""
+    if err.sent and err.outcome in _MAYBE_DELIVERED:
+        return Delivery.MAYBE_DELIVERED
+    return Delivery.NOT_SENT
+
+
+class VehicleRuntime:
+    """A vehicle of a loaded entry: state merged from every link, and its command path."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TeslaResilientConfigEntry,
+        cloud: CloudLink,
+        summary: VehicleSummary,
+        clock: Clock,
+        *,
+        location: bool,
+    ) -> None:
+        """Set up the vehicle's state and its cloud coordinator."""
+        self.hass = hass
+        self.entry = entry
+        self.cloud = cloud
+        self.summary = summary
+        self.vin = summary.vin
+        self.clock = clock
+        self.location = location
+        self.state = VehicleState()
+        self.coordinator = CloudVehicleCoordinator(
+            hass, entry, cloud, self.vin, state=self.state, clock=clock, location=location
+        )
+        self.route_preference = RoutePreference.AUTOMATIC
+        self.links: dict[Route, CommandLink] = {Route.CLOUD: self._cloud_attempt}
+        self.cloud_commands_up: Callable[[], bool] = lambda: True
+        self.bluetooth_ready: Callable[[], bool] = lambda: False
+        self._wake_lock = asyncio.Lock()
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The vehicle's device."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.vin)},
+            manufacturer="Tesla",
+            name=self.summary.display_name,
+            model=self.summary.model,
+            serial_number=self.vin,
+            sw_version=self.state.value(Field.SOFTWARE_VERSION),
+        )
+
+    @callback
+    def async_state_changed(self) -> None:
+        """Tell every entity of the vehicle that the merged state changed."""
+        self.coordinator.async_update_listeners()
+
+    @callback
+    def async_update_device(self) -> None:
+        """Keep the device's software version in step with what the car reports."""
+        version = self.state.value(Field.SOFTWARE_VERSION)
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.vin)})
+        if version and device is not None and device.sw_version != version:
+            registry.async_update_device(device.id, sw_version=version)
+
+    async def async_command(
+        self,
+        command: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        optimistic: Mapping[Field, Any] | None = None,
+    ) -> None:
+        """Run a command over the best link, waking the car when needed.
+
+        Out-of-range values raise ServiceValidationError before anything is sent; failures raise
+        a translated HomeAssistantError; success shows `optimistic` at once.
+        """
+        arguments = dict(params or {})
+        self._validate(command, arguments)
+        routes = [
+            route
+            for route in plan(
+                command,
+                self.route_preference,
+                cloud_commands_up=self.cloud_commands_up(),
+                bluetooth_ready=self.bluetooth_ready(),
+            )
+            if route in self.links
+        ]
+        if not routes:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_route")
+
+        async def attempt(route: Route) -> AttemptResult:
+            return await self.links[route](command, arguments)
+
+        result = await execute(command, routes, attempt)
+        if not result.confirmed:
+            raise self._error_for(result)
+        if optimistic and result.route is not None:
+            self.state.update(optimistic, _SOURCES[result.route], self.clock.monotonic())
+        self.async_state_changed()
+
+    def _validate(self, command: str, params: Mapping[str, Any]) -> None:
+        limits: list[tuple[str, float, float]] = []
+        if command == "set_charge_limit":
+            limits.append(("percent", *CHARGE_LIMIT_RANGE))
+        elif command == "set_charging_amps":
+            ceiling = self.state.value(Field.CHARGE_CURRENT_REQUEST_MAX)
+            limits.append(("charging_amps", 0, ceiling or DEFAULT_MAX_CHARGING_AMPS))
+        elif command == "set_temps":
+            limits.extend((key, *TEMPERATURE_RANGE) for key in ("driver_temp", "passenger_temp"))
+        for key, low, high in limits:
+            value = params.get(key)
+            if not isinstance(value, int | float) or not low <= value <= high:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="value_out_of_range",
+                    translation_placeholders={
+                        "value": str(value),
+                        "min": f"{low:g}",
+                        "max": f"{high:g}",
+                    },
+                )
+
+    async def _cloud_attempt(self, command: str, params: dict[str, Any]) -> AttemptResult:
+        try:
+            if command == WAKE_UP:
+                await self._wake()
+            else:
+                await self._cloud_command(command, params)
+        except CommandRejected as err:
+            return AttemptResult(Route.CLOUD, Delivery.REJECTED, err, err.reason)
+        except CloudError as err:
+            return AttemptResult(Route.CLOUD, _delivery(err), err)
+        return AttemptResult(Route.CLOUD, Delivery.CONFIRMED)
+
+    async def _cloud_command(self, command: str, params: dict[str, Any]) -> None:
+        if self.state.value(Field.ASLEEP) is not False:
+            await self._wake()
+        try:
+            await self.cloud.command(self.vin, command, **params)
+        except VehicleAsleep:
+            await self._wake()
+            await self.cloud.command(self.vin, command, **params)
+
+    async def _wake(self) -> None:
+        """Bring the car online through the cloud, within WAKE_TIMEOUT."""
+        async with self._wake_lock:
+            state = await self.cloud.vehicle_state(self.vin)
+            if state != ONLINE:
+                state = await self.cloud.wake_up(self.vin)
+                deadline = self.clock.monotonic() + WAKE_TIMEOUT
+                while state != ONLINE:
+                    if self.clock.monotonic() >= deadline:
+                        raise VehicleAsleep(
+                            Outcome.ASLEEP, sent=False, detail="still asleep after a wake request"
+                        )
+                    await self.clock.sleep(WAKE_POLL_INTERVAL)
+                    state = await self.cloud.vehicle_state(self.vin)
+            self.coordinator.vehicle_state = ONLINE
+            self.state.update({Field.ASLEEP: False}, Source.CLOUD, self.clock.monotonic())
+
+    def _error_for(self, result: CommandResult) -> HomeAssistantError:
+        err = result.error
+        placeholders: dict[str, str] = {"command": result.command}
+        if isinstance(err, CommandRejected):
+            key = "command_rejected"
+            placeholders["reason"] = err.reason or "unknown"
+        elif result.unconfirmed:
+            key = "command_unconfirmed"
+        elif isinstance(err, VehicleAsleep):
+            key = "vehicle_asleep"
+        elif isinstance(err, CloudAuthError):
+            self.entry.async_start_reauth(self.hass)
+            key = "auth_failed"
+        elif isinstance(err, CloudRateLimited):
+            key = "command_rate_limited"
+            placeholders["seconds"] = "?" if err.retry_after is None else f"{err.retry_after:.0f}"
+        elif isinstance(err, CloudTransportError):
+            key = "cloud_unreachable"
+        elif isinstance(err, CloudServerError):
+            key = "cloud_server_error"
+        else:
+            key = "command_failed"
+            placeholders["error"] = str(err)
+        return HomeAssistantError(
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        )

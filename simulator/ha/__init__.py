@@ -1,0 +1,1 @@
+"""Home Assistant integrations that put the simulator into a running Home Assistant."""

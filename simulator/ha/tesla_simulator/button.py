@@ -1,0 +1,53 @@
+"""The simulator's key card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import SimulatorConfigEntry
+from .entity import SimulatorEntity
+from .hub import SimulatorHub
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatorButtonDescription(ButtonEntityDescription):
+    """A button and what pressing it does."""
+
+    press_fn: Callable[[SimulatorHub], None]
+
+
+BUTTONS: tuple[SimulatorButtonDescription, ...] = (
+    SimulatorButtonDescription(
+        key="tap_key_card",
+        translation_key="tap_key_card",
+        press_fn=SimulatorHub.tap_key_card,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SimulatorConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the simulator's buttons."""
+    async_add_entities(
+        SimulatorButton(entry.runtime_data, entry.entry_id, description) for description in BUTTONS
+    )
+
+
+class SimulatorButton(SimulatorEntity, ButtonEntity):
+    """A button that acts on the simulated world."""
+
+    entity_description: SimulatorButtonDescription
+
+    async def async_press(self) -> None:
+        """Press the button."""
+        self.entity_description.press_fn(self.hub)

@@ -1,0 +1,35 @@
+"""Helpers for the cloud path's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.tesla_resilient.const import DOMAIN
+from simulator.fleet_api import FleetApiSimulator
+
+VIN = "5YJ3E7EB0NF000001"
+
+type Advance = Callable[[float], Awaitable[None]]
+
+
+def entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
+    """The entity id of one of the car's entities, by its unique id."""
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{VIN}-{key}")
+    assert found is not None, f"{platform} {key} not registered"
+    return found
+
+
+def state_of(hass: HomeAssistant, platform: str, key: str) -> Any:
+    """The state object of one of the car's entities."""
+    state = hass.states.get(entity_id(hass, platform, key))
+    assert state is not None
+    return state
+
+
+def requests_to(sim: FleetApiSimulator, suffix: str) -> int:
+    """How many requests reached a path ending in `suffix`."""
+    return sum(1 for record in sim.requests if record.path.endswith(suffix))

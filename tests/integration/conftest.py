@@ -1,0 +1,82 @@
+"""Fixtures for the cloud path: the simulated Fleet API on the car's clock, and entries for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.tesla_resilient.cloud import token_subject
+from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.models import DATA_CLOCK, Clock
+from simulator.clock import FakeClock
+from simulator.fleet_api import FleetApiSimulator
+
+
+@pytest.fixture(autouse=True)
+def bluetooth(enable_bluetooth: None) -> None:
+    """The integration depends on Bluetooth; run it without an adapter."""
+
+
+@pytest.fixture
+def sim_clock(hass: HomeAssistant, clock: FakeClock, freezer: FrozenDateTimeFactory) -> FakeClock:
+    """Run the integration on the car's clock; its waits move that clock instead of sleeping.
+
+    Home Assistant's time is frozen from here on, so that timers set at setup stay in step.
+    """
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    hass.data[DATA_CLOCK] = Clock(monotonic=clock, wall=clock.wall, sleep=sleep)
+    return clock
+
+
+@pytest.fixture
+def token_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
+    """An entry made the token way, for the simulator's account."""
+    token = fleet_api.access_token
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Demo Model 3",
+        unique_id=token_subject(token),
+        data={CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: token},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, sim_clock: FakeClock, token_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The token entry, set up against an awake car."""
+    assert await hass.config_entries.async_setup(token_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return token_entry
+
+
+@pytest.fixture
+def advance(
+    hass: HomeAssistant, sim_clock: FakeClock, freezer: FrozenDateTimeFactory
+) -> Callable[[float], Awaitable[None]]:
+    """Move the car's clock and Home Assistant's time forward together, then settle."""
+
+    async def advance(seconds: float) -> None:
+        await hass.async_block_till_done(wait_background_tasks=True)
+        sim_clock.advance(seconds)
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    return advance

@@ -1,0 +1,268 @@
+"""The cloud link classifies every outcome, over real loopback HTTP where the simulator can."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from unittest.mock import MagicMock, patch
+
+import aiohttp
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from tesla_fleet_api.exceptions import (
+    DeviceUnexpectedResponse,
+    Forbidden,
+    InternalServerError,
+    InvalidRegion,
+    MobileAccessDisabled,
+    RateLimited,
+    ResponseError,
+    UnsupportedVehicle,
+)
+
+from custom_components.tesla_resilient.cloud import (
+    CloudAuthError,
+    CloudError,
+    CloudLink,
+    CloudRateLimited,
+    CloudServerError,
+    CloudTransportError,
+    CommandRejected,
+    OutcomeReport,
+    Request,
+    StaticToken,
+    VehicleAsleep,
+    classify,
+    snapshot_from_vehicle_data,
+    token_scopes,
+    token_subject,
+)
+from custom_components.tesla_resilient.health import Capability, Outcome
+from custom_components.tesla_resilient.state import Field
+from simulator.clock import FakeClock
+from simulator.fleet_api import FaultKind, FleetApiSimulator
+from simulator.vehicle import VirtualCar
+
+from .common import VIN
+
+
+@pytest.fixture
+def reports() -> list[OutcomeReport]:
+    return []
+
+
+@pytest.fixture
+async def link(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, clock: FakeClock, reports: list
+) -> CloudLink:
+    link = CloudLink(
+        async_get_clientsession(hass),
+        fleet_api.base_url,
+        StaticToken(fleet_api.access_token),
+        monotonic=clock,
+    )
+    link.add_outcome_listener(reports.append)
+    return link
+
+
+async def test_every_call_succeeds_and_is_reported(
+    link: CloudLink, car: VirtualCar, clock: FakeClock, reports: list[OutcomeReport]
+) -> None:
+    await link.status()
+    assert [vehicle.vin for vehicle in await link.products()] == [VIN]
+    assert await link.vehicle_state(VIN) == "online"
+    snapshot = await link.vehicle_data(VIN)
+    assert snapshot.timestamp == clock.wall()
+    assert snapshot.values[Field.BATTERY_LEVEL] == 72
+    assert snapshot.values[Field.LATITUDE] == car.latitude
+    assert await link.wake_up(VIN) == "online"
+    await link.command(VIN, "set_charge_limit", percent=60)
+    assert car.charge_limit_soc == 60
+    assert await link.account_id() == "00000000-0000-4000-8000-000000000001"
+    assert await link.region_server() == link.base_url
+
+    assert [report.request for report in reports] == [
+        Request.STATUS,
+        Request.PRODUCTS,
+        Request.VEHICLE_STATE,
+        Request.VEHICLE_DATA,
+        Request.WAKE_UP,
+        Request.COMMAND,
+        Request.ACCOUNT,
+        Request.REGION,
+    ]
+    assert {report.outcome for report in reports} == {Outcome.SUCCESS}
+    assert reports[3].data_timestamp_ms == int(clock.wall() * 1000)
+    assert reports[3].vin == VIN
+    assert reports[3].at == clock()
+    assert Request.STATUS.capability is None
+    assert Request.COMMAND.capability is Capability.COMMANDS
+
+
+async def test_location_only_when_granted(link: CloudLink) -> None:
+    snapshot = await link.vehicle_data(VIN, location=False)
+    assert Field.LATITUDE not in snapshot.values
+    assert Field.SHIFT_STATE in snapshot.values
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "outcome", "sent"),
+    [
+        (FaultKind.SERVER_ERROR, CloudServerError, Outcome.SERVER_ERROR, True),
+        (FaultKind.RATE_LIMITED, CloudRateLimited, Outcome.RATE_LIMITED, True),
+        (FaultKind.TOKEN_EXPIRED, CloudAuthError, Outcome.AUTH_FAILED, True),
+        (FaultKind.DATA_ONLY, CloudServerError, Outcome.SERVER_ERROR, True),
+    ],
+)
+async def test_answers_are_classified(
+    link: CloudLink,
+    fleet_api: FleetApiSimulator,
+    reports: list[OutcomeReport],
+    fault: FaultKind,
+    error: type[CloudError],
+    outcome: Outcome,
+    sent: bool,
+) -> None:
+    fleet_api.set_fault(fault, retry_after_s=42)
+    with pytest.raises(error) as err:
+        await link.vehicle_data(VIN)
+    assert err.value.outcome is outcome
+    assert err.value.sent is sent
+    assert reports[-1].outcome is outcome
+    assert reports[-1].request is Request.VEHICLE_DATA
+    if fault is FaultKind.RATE_LIMITED:
+        assert err.value.retry_after == 42
+        assert reports[-1].retry_after == 42
+
+
+async def test_refused_is_not_sent(link: CloudLink, fleet_api: FleetApiSimulator) -> None:
+    await link.status()
+    fleet_api.set_fault(FaultKind.REFUSED)
+    with pytest.raises(CloudTransportError):
+        await link.vehicle_state(VIN)
+    with pytest.raises(CloudTransportError) as err:
+        await link.command(VIN, "honk_horn")
+    assert err.value.sent is False
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_silence_is_maybe_sent(
+    link: CloudLink, fleet_api: FleetApiSimulator, car: VirtualCar
+) -> None:
+    fleet_api.set_fault(FaultKind.BLACK_HOLE)
+    with (
+        patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.05),
+        pytest.raises(CloudTransportError) as err,
+    ):
+        await link.command(VIN, "door_unlock")
+    assert err.value.sent is True
+    assert car.locked is True
+
+
+async def test_status_probe(link: CloudLink, fleet_api: FleetApiSimulator) -> None:
+    fleet_api.set_fault(FaultKind.RATE_LIMITED)
+    await link.status()
+    fleet_api.set_fault(FaultKind.SERVER_ERROR)
+    with pytest.raises(CloudServerError):
+        await link.status()
+
+
+async def test_asleep_car(link: CloudLink, car: VirtualCar) -> None:
+    car.sleep_now()
+    assert await link.vehicle_state(VIN) == "asleep"
+    with pytest.raises(VehicleAsleep) as err:
+        await link.vehicle_data(VIN)
+    assert err.value.outcome is Outcome.ASLEEP
+    assert await link.wake_up(VIN) == "asleep"
+
+
+async def test_car_refusals(link: CloudLink, car: VirtualCar) -> None:
+    await link.command(VIN, "charge_stop")
+    with pytest.raises(CommandRejected) as err:
+        await link.command(VIN, "charge_port_door_close")
+    assert err.value.reason == "cable connected"
+    assert err.value.outcome is Outcome.BAD_REQUEST
+    with pytest.raises(ValueError, match="not a command name"):
+        await link.command(VIN, "../wake_up")
+
+
+async def test_unknown_vehicle_is_a_bad_request(link: CloudLink) -> None:
+    with pytest.raises(CloudError) as err:
+        await link.vehicle_state("NOSUCHVIN")
+    assert err.value.outcome is Outcome.BAD_REQUEST
+
+
+async def test_token_claims(fleet_api: FleetApiSimulator) -> None:
+    token = fleet_api.access_token
+    assert "vehicle_location" in (token_scopes(token) or ())
+    assert token_subject(token)
+    assert token_scopes("opaque") is None
+    assert token_subject("opaque") is None
+
+
+def test_errors_name_no_secret() -> None:
+    err = classify(RateLimited({"after": "17", "token": "s3cret"}))
+    assert "s3cret" not in str(err)
+    assert err.retry_after == 17
+
+
+def _connection_key() -> MagicMock:
+    return MagicMock(ssl=True, host="fleet-api.example", port=443)
+
+
+@pytest.mark.parametrize(
+    ("raised", "outcome", "sent"),
+    [
+        (aiohttp.ClientConnectorDNSError(_connection_key(), OSError()), Outcome.TRANSPORT, False),
+        (aiohttp.ClientConnectorSSLError(_connection_key(), OSError()), Outcome.TRANSPORT, False),
+        (aiohttp.ConnectionTimeoutError(), Outcome.TRANSPORT, False),
+        (aiohttp.ServerDisconnectedError(), Outcome.TRANSPORT, True),
+        (aiohttp.ClientPayloadError(), Outcome.TRANSPORT, True),
+        (TimeoutError(), Outcome.TRANSPORT, True),
+        (aiohttp.InvalidURL("nope"), Outcome.BAD_REQUEST, False),
+        (ResponseError(status=200), Outcome.SERVER_ERROR, True),
+        (ResponseError(status=502), Outcome.SERVER_ERROR, True),
+        (ResponseError(status=404), Outcome.BAD_REQUEST, True),
+        (InternalServerError(), Outcome.SERVER_ERROR, True),
+        (DeviceUnexpectedResponse(), Outcome.SERVER_ERROR, True),
+        (Forbidden(), Outcome.AUTH_FAILED, True),
+        (MobileAccessDisabled(), Outcome.BAD_REQUEST, True),
+        (UnsupportedVehicle(), Outcome.BAD_REQUEST, True),
+        (InvalidRegion(), Outcome.BAD_REQUEST, True),
+        (RateLimited({"after": None}), Outcome.RATE_LIMITED, True),
+        (ValueError("not json"), Outcome.SERVER_ERROR, True),
+    ],
+)
+def test_classify(raised: BaseException, outcome: Outcome, sent: bool) -> None:
+    err = classify(raised)
+    assert err.outcome is outcome
+    assert err.sent is sent
+
+
+def test_retry_after_as_http_date() -> None:
+    err = classify(RateLimited({"after": formatdate(time.time() + 120, usegmt=True)}))
+    assert err.retry_after is not None
+    assert 100 < err.retry_after <= 120
+    assert classify(RateLimited({"after": "soon"})).retry_after is None
+
+
+def test_vehicle_data_mapping() -> None:
+    snapshot = snapshot_from_vehicle_data(
+        {
+            "charge_state": {"charging_state": "NoPower", "timestamp": 1_700_000_000_000},
+            "drive_state": {"shift_state": "D", "speed": 42},
+            "vehicle_state": {"car_version": "2025.2.6 abcdef", "df": 1},
+            "climate_state": "unexpected",
+        }
+    )
+    assert snapshot.timestamp == 1_700_000_000
+    assert snapshot.values[Field.CHARGING_STATE] == "no_power"
+    assert snapshot.values[Field.CHARGING] is False
+    assert snapshot.values[Field.CABLE_CONNECTED] is True
+    assert snapshot.values[Field.SHIFT_STATE] == "d"
+    assert snapshot.values[Field.SPEED] == 42
+    assert snapshot.values[Field.SOFTWARE_VERSION] == "2025.2.6"
+    assert snapshot.values[Field.DOOR_DF] is True
+    assert Field.INSIDE_TEMP not in snapshot.values
+    assert snapshot_from_vehicle_data({}).timestamp is None

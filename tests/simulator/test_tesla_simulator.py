@@ -1,0 +1,395 @@
+"""The tesla_simulator integration: its entities stage outages, sleep and Bluetooth range."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator, Generator
+from datetime import timedelta
+from unittest.mock import AsyncMock, patch
+
+import aiohttp
+import pytest
+from homeassistant import loader
+from homeassistant.config_entries import SOURCE_IMPORT, SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_OPTION,
+    CONF_ACCESS_TOKEN,
+    CONF_PORT,
+    CONF_URL,
+    STATE_OFF,
+    STATE_ON,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+import simulator.ha
+
+# Imported before Home Assistant mounts its test configuration, so that `custom_components` is
+# this repository's package and Tesla Resilient can be found.
+from custom_components.tesla_resilient.const import DOMAIN as TESLA_RESILIENT
+from simulator.fleet_api import FaultKind, FleetApiSimulator
+from simulator.ha.tesla_simulator import CONFIG_SCHEMA, async_ensure_tesla_resilient_entry
+from simulator.ha.tesla_simulator.const import ACCOUNT_SECRET, DOMAIN
+from simulator.ha.tesla_simulator.hub import OutageKind, SimulatorHub
+from simulator.vehicle import VirtualCar
+
+OUTAGE = "switch.tesla_simulator_cloud_outage"
+OUTAGE_KIND = "select.tesla_simulator_outage_kind"
+IN_RANGE = "switch.tesla_simulator_in_bluetooth_range"
+ASLEEP = "switch.tesla_simulator_asleep"
+TAP_KEY_CARD = "button.tesla_simulator_tap_key_card"
+SHORT = aiohttp.ClientTimeout(total=2)
+
+
+class RecordingBluetooth:
+    """A stand-in for the car's Bluetooth side that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.in_range: list[bool] = []
+        self.taps = 0
+
+    def set_in_range(self, in_range: bool) -> None:
+        self.in_range.append(in_range)
+
+    def tap_key_card(self) -> None:
+        self.taps += 1
+
+
+@pytest.fixture
+async def tesla_simulator_integration(hass: HomeAssistant) -> None:
+    """Make simulator/ha/tesla_simulator loadable as a custom integration."""
+    integration = await hass.async_add_executor_job(
+        loader.Integration.resolve_from_root, hass, simulator.ha, DOMAIN
+    )
+    assert integration is not None
+    (await loader.async_get_custom_components(hass))[DOMAIN] = integration
+
+
+@pytest.fixture
+def ensure_account() -> Generator[AsyncMock]:
+    """Leave the Tesla Resilient account alone: tests here are about the simulator."""
+    with patch(
+        "simulator.ha.tesla_simulator.async_ensure_tesla_resilient_entry", autospec=True
+    ) as ensure:
+        yield ensure
+
+
+@pytest.fixture
+async def hub(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    tesla_simulator_integration: None,
+    ensure_account: AsyncMock,
+) -> SimulatorHub:
+    """The simulator set up from YAML on a free port."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    assert entry.state is ConfigEntryState.LOADED
+    hub: SimulatorHub = entry.runtime_data
+    return hub
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=SHORT) as session:
+        yield session
+
+
+async def status(session: aiohttp.ClientSession, hub: SimulatorHub) -> int:
+    async with session.get(f"{hub.fleet_api.base_url}/status") as resp:
+        return resp.status
+
+
+async def vehicle_state(session: aiohttp.ClientSession, hub: SimulatorHub) -> str:
+    async with session.get(
+        f"{hub.fleet_api.base_url}/api/1/vehicles/{hub.car.vin}",
+        headers={"Authorization": f"Bearer {hub.fleet_api.access_token}"},
+    ) as resp:
+        assert resp.status == 200
+        state: str = (await resp.json())["response"]["state"]
+        return state
+
+
+async def call(hass: HomeAssistant, domain: str, service: str, entity_id: str, **data: str) -> None:
+    await hass.services.async_call(
+        domain, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+    )
+
+
+async def test_sets_up_from_yaml_with_one_device_and_five_entities(
+    hass: HomeAssistant, hub: SimulatorHub, ensure_account: AsyncMock
+) -> None:
+    for entity_id in (OUTAGE, OUTAGE_KIND, IN_RANGE, ASLEEP, TAP_KEY_CARD):
+        assert hass.states.get(entity_id) is not None, entity_id
+    assert hass.states.get(OUTAGE).state == STATE_OFF
+    assert hass.states.get(OUTAGE_KIND).state == "full"
+    assert hass.states.get(OUTAGE_KIND).attributes["options"] == [k.value for k in OutageKind]
+    assert hass.states.get(IN_RANGE).state == STATE_ON
+    assert hass.states.get(ASLEEP).state == STATE_OFF
+
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert device is not None
+    assert device.name == "Tesla simulator"
+    assert hub.car.display_name == "Demo Model 3"
+    ensure_account.assert_awaited_once_with(hass, hub)
+
+
+async def test_outage_kinds_have_readable_names(hass: HomeAssistant, hub: SimulatorHub) -> None:
+    names = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    prefix = f"component.{DOMAIN}.entity.select.outage_kind.state"
+
+    assert [names[f"{prefix}.{kind}"] for kind in OutageKind] == [
+        "Full",
+        "Refused",
+        "Black hole",
+        "Data only",
+        "Commands only",
+        "Stale data",
+        "Slow",
+        "Rate limited",
+    ]
+
+
+async def test_refused_outage_refuses_connections_until_switched_off(
+    hass: HomeAssistant, hub: SimulatorHub, session: aiohttp.ClientSession
+) -> None:
+    assert await status(session, hub) == 200
+
+    await call(hass, "select", "select_option", OUTAGE_KIND, **{ATTR_OPTION: "refused"})
+    assert hub.fleet_api.fault is FaultKind.NONE
+    await call(hass, "switch", "turn_on", OUTAGE)
+
+    assert hass.states.get(OUTAGE).state == STATE_ON
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await status(session, hub)
+
+    await call(hass, "switch", "turn_off", OUTAGE)
+    assert hass.states.get(OUTAGE).state == STATE_OFF
+    assert await status(session, hub) == 200
+
+
+async def test_full_outage_answers_503(
+    hass: HomeAssistant, hub: SimulatorHub, session: aiohttp.ClientSession
+) -> None:
+    await call(hass, "switch", "turn_on", OUTAGE)
+
+    assert hub.fleet_api.fault is FaultKind.SERVER_ERROR
+    assert await status(session, hub) == 503
+    async with session.get(
+        f"{hub.fleet_api.base_url}/api/1/vehicles/{hub.car.vin}/vehicle_data",
+        headers={"Authorization": f"Bearer {hub.fleet_api.access_token}"},
+    ) as resp:
+        assert resp.status == 503
+
+
+async def test_changing_the_kind_during_an_outage_changes_the_fault(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    await call(hass, "switch", "turn_on", OUTAGE)
+    await call(hass, "select", "select_option", OUTAGE_KIND, **{ATTR_OPTION: "data_only"})
+
+    assert hub.fleet_api.fault is FaultKind.DATA_ONLY
+    assert hass.states.get(OUTAGE_KIND).state == "data_only"
+
+
+async def test_asleep_switch_puts_the_car_to_sleep_and_wakes_it(
+    hass: HomeAssistant, hub: SimulatorHub, session: aiohttp.ClientSession
+) -> None:
+    assert await vehicle_state(session, hub) == "online"
+
+    await call(hass, "switch", "turn_on", ASLEEP)
+
+    assert hub.car.asleep
+    assert hass.states.get(ASLEEP).state == STATE_ON
+    assert await vehicle_state(session, hub) == "asleep"
+
+    hub.car.wake_duration_s = 0
+    await call(hass, "switch", "turn_off", ASLEEP)
+
+    assert hass.states.get(ASLEEP).state == STATE_OFF
+    assert hub.car.wakes["simulator"] == 1
+    assert await vehicle_state(session, hub) == "online"
+
+
+async def test_car_falling_asleep_shows_on_the_switch(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    hub.car.sleep_now()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(ASLEEP).state == STATE_ON
+
+
+async def test_range_switch_and_key_card_reach_the_bluetooth_side(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    await call(hass, "switch", "turn_off", IN_RANGE)
+    assert hass.states.get(IN_RANGE).state == STATE_OFF
+    assert not hub.in_bluetooth_range
+
+    bluetooth = RecordingBluetooth()
+    hub.connect_bluetooth(bluetooth)
+    await call(hass, "switch", "turn_on", IN_RANGE)
+    await call(hass, "button", "press", TAP_KEY_CARD)
+
+    assert bluetooth.in_range == [False, True]
+    assert bluetooth.taps == 1
+    assert hub.key_card_taps == 1
+    assert hass.states.get(IN_RANGE).state == STATE_ON
+
+
+async def test_unload_stops_the_fleet_api(
+    hass: HomeAssistant, hub: SimulatorHub, session: aiohttp.ClientSession
+) -> None:
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert hub.car.listeners == []
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await status(session, hub)
+
+
+async def test_a_new_port_in_yaml_moves_the_fleet_api(
+    hass: HomeAssistant, hub: SimulatorHub, session: aiohttp.ClientSession
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_IMPORT}, data={CONF_PORT: port}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    assert entry.data == {CONF_PORT: port}
+    assert entry.state is ConfigEntryState.LOADED
+    moved: SimulatorHub = entry.runtime_data
+    assert moved.fleet_api.port == port
+    assert await status(session, moved) == 200
+
+
+async def test_the_user_step_points_to_yaml(
+    hass: HomeAssistant, tesla_simulator_integration: None
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "yaml_only"
+
+
+async def test_the_car_falling_asleep_on_its_own_shows_at_the_next_refresh(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    hub.car.idle_sleep_s = 0
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done()
+
+    assert hass.states.get(ASLEEP).state == STATE_ON
+
+
+async def test_port_in_use_retries_setup(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    tesla_simulator_integration: None,
+    ensure_account: AsyncMock,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: port}})
+        await hass.async_block_till_done()
+
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    ensure_account.assert_not_awaited()
+
+
+def test_yaml_section_without_options_uses_port_8321() -> None:
+    assert CONFIG_SCHEMA({DOMAIN: None})[DOMAIN] == {CONF_PORT: 8321}
+
+
+async def test_adds_a_loading_tesla_resilient_entry_for_the_simulated_account(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    enable_bluetooth: None,
+    tesla_simulator_integration: None,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+
+    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    fleet_api = simulator_entry.runtime_data.fleet_api
+    (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
+    assert entry.data[CONF_URL] == fleet_api.base_url
+    assert entry.data[CONF_ACCESS_TOKEN] == fleet_api.access_token
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_an_entry_from_an_earlier_run_loads_after_a_restart(
+    hass: HomeAssistant, enable_bluetooth: None, hub: SimulatorHub
+) -> None:
+    earlier_run = FleetApiSimulator(VirtualCar(), secret=ACCOUNT_SECRET)
+    await earlier_run.start()
+    token = earlier_run.access_token
+    await earlier_run.stop()
+    earlier = MockConfigEntry(
+        domain=TESLA_RESILIENT, data={CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: token}
+    )
+    earlier.add_to_hass(hass)
+
+    await async_ensure_tesla_resilient_entry(hass, hub)
+    await hass.config_entries.async_setup(earlier.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass.config_entries.async_entries(TESLA_RESILIENT) == [earlier]
+    assert earlier.state is ConfigEntryState.LOADED
+    assert not list(earlier.async_get_active_flows(hass, {SOURCE_REAUTH}))
+
+
+async def test_keeps_a_working_token_and_other_accounts(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    current = MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: hub.fleet_api.access_token},
+    )
+    other = MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: "https://fleet-api.example", CONF_ACCESS_TOKEN: "real"},
+    )
+    current.add_to_hass(hass)
+    other.add_to_hass(hass)
+    token = hub.fleet_api.access_token
+
+    await async_ensure_tesla_resilient_entry(hass, hub)
+
+    assert current.data[CONF_ACCESS_TOKEN] == token
+    assert other.data[CONF_ACCESS_TOKEN] == "real"
+    assert len(hass.config_entries.async_entries(TESLA_RESILIENT)) == 2
+
+
+async def test_adds_nothing_next_to_another_account(hass: HomeAssistant, hub: SimulatorHub) -> None:
+    MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: "https://fleet-api.example", CONF_ACCESS_TOKEN: "real"},
+    ).add_to_hass(hass)
+
+    await async_ensure_tesla_resilient_entry(hass, hub)
+
+    assert len(hass.config_entries.async_entries(TESLA_RESILIENT)) == 1
