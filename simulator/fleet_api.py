@@ -151,6 +151,7 @@ def _summary(car: VirtualCar, state: str) -> dict[str, Any]:
         "backseat_token": None,
         "backseat_token_updated_at": None,
         "ble_autopair_enrolled": False,
+        "command_signing": "allowed",
     }
 
 

@@ -1,0 +1,1 @@
+"""Scenario benchmarks of Tesla integrations in Home Assistant against the simulated car."""

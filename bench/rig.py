@@ -1,0 +1,166 @@
+"""What every scenario stands on: settings, a car on simulated time and its simulated cloud."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+from unittest.mock import patch
+
+import bleak
+import jwt
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.application_credentials import (
+    ClientCredential,
+    async_import_client_credential,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from bench.settings import Settings
+from bench.simtime import SimulatedTime
+from simulator.ble_car import BleCar
+from simulator.ble_proxy import SimulatedBluetoothProxy
+from simulator.clock import WALL_EPOCH, FakeClock
+from simulator.fleet_api import FleetApiSimulator
+from simulator.vehicle import VirtualCar
+
+DAY_START = "2025-06-16 07:00:00+00:00"
+"""Midnight in the test instance's time zone (US/Pacific): scenarios start their day here."""
+
+OAUTH_TOKEN_PATH = "/oauth2/v3/token"
+OAUTH_AUTHORIZE_PATH = "/oauth2/v3/authorize"
+
+
+@dataclass(slots=True)
+class Context:
+    """What a scenario gets: Home Assistant, the freezer that owns its time, and the settings."""
+
+    hass: HomeAssistant
+    freezer: FrozenDateTimeFactory
+    settings: Settings
+
+
+class Rig:
+    """One virtual car and its simulated Fleet API, on simulated time shared with `hass`.
+
+    Use as `async with Rig(ctx) as rig:`; the cloud answers after `settings.cloud_latency_s` of
+    simulated time, and `rig.time` moves every clock together.
+    """
+
+    def __init__(self, ctx: Context, car: VirtualCar | None = None) -> None:
+        """Build the car (on a clock that reads the frozen wall time) and its cloud."""
+        self.hass = ctx.hass
+        self.settings = ctx.settings
+        self.clock = FakeClock(start=time.time() - WALL_EPOCH)
+        self.car = car or VirtualCar(clock=self.clock, wall_clock=self.clock.wall)
+        self.cloud = FleetApiSimulator(
+            self.car,
+            clock=self.clock,
+            wall_clock=self.clock.wall,
+            latency_s=ctx.settings.cloud_latency_s,
+        )
+        self.time = SimulatedTime(ctx.hass, ctx.freezer, self.clock)
+
+    async def __aenter__(self) -> Self:
+        """Start the cloud and take over time."""
+        self.time.__enter__()
+        await self.cloud.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the cloud and give time back."""
+        try:
+            await self.cloud.stop()
+            await self.time.settle()
+        finally:
+            self.time.__exit__()
+
+    def oauth_token(self) -> dict[str, Any]:
+        """A token as Home Assistant's OAuth2 helpers store it, issued by the simulated cloud."""
+        lifetime = self.cloud.token_lifetime_s
+        return {
+            "access_token": self.cloud.access_token,
+            "refresh_token": self.cloud.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": int(lifetime),
+            "expires_at": time.time() + lifetime,
+        }
+
+    async def import_credential(self, domain: str) -> None:
+        """Register the simulated cloud's OAuth client for `domain`, as a user would."""
+        assert await async_setup_component(self.hass, "application_credentials", {})
+        await async_import_client_credential(
+            self.hass,
+            domain,
+            ClientCredential(self.cloud.client_id, self.cloud.client_secret, "simulator"),
+            domain,
+        )
+
+    @property
+    def token_url(self) -> str:
+        """The simulated cloud's OAuth token endpoint."""
+        return f"{self.cloud.base_url}{OAUTH_TOKEN_PATH}"
+
+    @property
+    def authorize_url(self) -> str:
+        """The simulated cloud's OAuth authorize endpoint."""
+        return f"{self.cloud.base_url}{OAUTH_AUTHORIZE_PATH}"
+
+
+class Radio:
+    """The car's Bluetooth face, heard by a virtual proxy registered with Home Assistant.
+
+    Needs Home Assistant's Bluetooth set up (the `enable_bluetooth` fixture). Each exchange over
+    the air takes `settings.ble_latency_s` of simulated time. tesla-fleet-api binds
+    `bleak.BleakClient` when first imported; inside the context it uses the name Home Assistant
+    gives it, as it does when imported after Bluetooth in a running Home Assistant.
+    """
+
+    def __init__(self, rig: Rig) -> None:
+        """Give `rig`'s car a Bluetooth face and a proxy in range."""
+        self.car = BleCar(rig.car)
+        self.proxy = SimulatedBluetoothProxy(
+            rig.hass, self.car, latency_s=rig.settings.ble_latency_s
+        )
+        self._stack = ExitStack()
+
+    async def __aenter__(self) -> Self:
+        """Put the proxy on air."""
+        from tesla_fleet_api.tesla import bluetooth as fleet_bluetooth  # noqa: PLC0415
+        from tesla_fleet_api.tesla.vehicle import bluetooth as vehicle_bluetooth  # noqa: PLC0415
+
+        self._stack.enter_context(patch.object(vehicle_bluetooth, "BleakClient", bleak.BleakClient))
+        self._stack.enter_context(patch.object(fleet_bluetooth, "BleakClient", bleak.BleakClient))
+        await self.proxy.async_start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Take the proxy off air."""
+        try:
+            await self.proxy.async_stop()
+        finally:
+            self._stack.close()
+
+    @property
+    def address(self) -> str:
+        """The address Home Assistant knows the car by."""
+        return self.proxy.address
+
+
+def token_subject(access_token: str) -> str:
+    """The account id a Tesla access token names (its `sub` claim)."""
+    claims: dict[str, Any] = jwt.decode(access_token, options={"verify_signature": False})
+    return str(claims["sub"])

@@ -1,0 +1,24 @@
+"""Scenario modules: each sets up what it needs, measures, and returns its figures.
+
+A scenario module names the figures it measures in `PRODUCES`, says whether it needs Home
+Assistant's Bluetooth in `NEEDS_BLUETOOTH`, and measures in `async def run(ctx) -> list[Figure]`.
+A figure no scenario returns is reported as "not measured yet".
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+SCENARIOS: tuple[str, ...] = ("baseline_day", "resilient_day")
+"""Scenario modules in the order they run."""
+
+
+def load(name: str) -> ModuleType:
+    """Import the scenario module `name`."""
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def needs_bluetooth(name: str) -> bool:
+    """Whether scenario `name` runs with Home Assistant's Bluetooth set up."""
+    return bool(getattr(load(name), "NEEDS_BLUETOOTH", False))
