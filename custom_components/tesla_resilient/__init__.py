@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, Final
 
-from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN, CONF_URL, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import (
+    CONF_ACCESS_TOKEN,
+    CONF_ADDRESS,
+    CONF_MODEL,
+    CONF_NAME,
+    CONF_TOKEN,
+    CONF_URL,
+    Platform,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -16,10 +27,33 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 )
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .cloud import CloudAuthError, CloudError, CloudLink, OAuthToken, StaticToken, TokenSource
+from .ble import BluetoothLink
+from .ble_coordinator import BluetoothCoordinator
+from .cloud import (
+    OFFLINE,
+    CloudAuthError,
+    CloudError,
+    CloudLink,
+    OAuthToken,
+    StaticToken,
+    TokenSource,
+    VehicleSummary,
+)
 from .cloud import token_scopes as jwt_scopes
-from .const import CONF_AUTH_IMPLEMENTATION, DOMAIN, SCOPE_LOCATION
+from .cloud_health import CloudHealthCoordinator
+from .const import (
+    CONF_AUTH_IMPLEMENTATION,
+    CONF_ROUTE_PREFERENCE,
+    CONF_SKIP_CLOUD_POLL,
+    CONF_VEHICLES,
+    DOMAIN,
+    LOGGER,
+    SCOPE_LOCATION,
+)
+from .health import AccountHealth, Capability, Outcome
 from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilientData
+from .pairing import CONF_CAR_PUBLIC_KEY, CONF_PRIVATE_KEY, CONF_VIN, SUBENTRY_VEHICLE_KEY
+from .router import RoutePreference
 from .vehicle import VehicleRuntime
 
 PLATFORMS: list[Platform] = [
@@ -35,6 +69,8 @@ PLATFORMS: list[Platform] = [
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+OUTAGE_OUTCOMES: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
 
 
 def _granted_scopes(token: dict[str, Any]) -> frozenset[str] | None:
@@ -60,13 +96,38 @@ async def _async_tokens(
     return OAuthToken(session), _granted_scopes(entry.data[CONF_TOKEN])
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntry) -> bool:
-    """Connect to the account's cloud, read each vehicle once and set up the platforms."""
-    clock = hass.data.get(DATA_CLOCK) or Clock()
-    tokens, scopes = await _async_tokens(hass, entry)
-    cloud = CloudLink(
-        async_get_clientsession(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic
-    )
+def _key_subentries(entry: TeslaResilientConfigEntry) -> dict[str, ConfigSubentry]:
+    """Return the account's Bluetooth keys by VIN."""
+    return {
+        subentry.data[CONF_VIN]: subentry
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_VEHICLE_KEY
+    }
+
+
+def _stored_vehicles(entry: TeslaResilientConfigEntry) -> list[VehicleSummary]:
+    return [
+        VehicleSummary(vehicle[CONF_VIN], vehicle[CONF_NAME], OFFLINE)
+        for vehicle in entry.data.get(CONF_VEHICLES, ())
+    ]
+
+
+@callback
+def _store_vehicles(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, vehicles: list[VehicleSummary]
+) -> None:
+    stored = [
+        {CONF_VIN: vehicle.vin, CONF_NAME: vehicle.display_name, CONF_MODEL: vehicle.model}
+        for vehicle in vehicles
+    ]
+    if entry.data.get(CONF_VEHICLES) != stored:
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_VEHICLES: stored})
+
+
+async def _async_vehicles(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, cloud: CloudLink
+) -> list[VehicleSummary]:
+    """List the account's vehicles; while the cloud is down, the stored list if a car has a key."""
     try:
         vehicles = await cloud.products()
     except CloudAuthError as err:
@@ -74,33 +135,140 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntr
             translation_domain=DOMAIN, translation_key="auth_failed"
         ) from err
     except CloudError as err:
+        stored = _stored_vehicles(entry)
+        keys = _key_subentries(entry)
+        if err.outcome in OUTAGE_OUTCOMES and any(vehicle.vin in keys for vehicle in stored):
+            LOGGER.warning("The Tesla cloud is down; loading the stored vehicles: %s", err)
+            return stored
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cloud_error",
             translation_placeholders={"error": str(err)},
         ) from err
+    _store_vehicles(hass, entry, vehicles)
+    return vehicles
 
+
+def _bluetooth(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    vehicle: VehicleRuntime,
+    key: Mapping[str, Any],
+    clock: Clock,
+) -> BluetoothCoordinator:
+    link = BluetoothLink(
+        hass,
+        vehicle.vin,
+        key[CONF_PRIVATE_KEY],
+        bytes.fromhex(key[CONF_CAR_PUBLIC_KEY]),
+        address=key.get(CONF_ADDRESS),
+    )
+    entry.async_on_unload(link.async_close)
+    coordinator = BluetoothCoordinator(
+        hass, entry, link, vehicle.state, name=vehicle.summary.display_name, clock=clock
+    )
+    vehicle.attach_bluetooth(coordinator)
+    return coordinator
+
+
+def _cloud_commands_up(health: AccountHealth, vin: str, clock: Clock) -> bool:
+    return health.is_up(Capability.COMMANDS, clock.monotonic(), vin)
+
+
+async def _async_setup_account(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
+) -> TeslaResilientData:
+    """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
+    tokens, scopes = await _async_tokens(hass, entry)
+    cloud = CloudLink(
+        async_get_clientsession(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic
+    )
     location = scopes is None or SCOPE_LOCATION in scopes
     data = TeslaResilientData(cloud=cloud, clock=clock, location=location)
+    vehicles = await _async_vehicles(hass, entry, cloud)
+    health = AccountHealth(vins=[vehicle.vin for vehicle in vehicles])
+    data.health = CloudHealthCoordinator(
+        hass, entry, cloud, health, clock=clock, vehicles=data.vehicles
+    )
+    entry.async_on_unload(cloud.add_outcome_listener(data.health.async_record))
+    keys = _key_subentries(entry)
+    preference = RoutePreference(
+        entry.options.get(CONF_ROUTE_PREFERENCE, RoutePreference.AUTOMATIC)
+    )
+    skip_in_range: bool = entry.options.get(CONF_SKIP_CLOUD_POLL, True)
     for summary in vehicles:
-        data.vehicles[summary.vin] = VehicleRuntime(
+        vehicle = data.vehicles[summary.vin] = VehicleRuntime(
             hass, entry, cloud, summary, clock, location=location
         )
-    await asyncio.gather(
-        *(
-            vehicle.coordinator.async_config_entry_first_refresh()
-            for vehicle in data.vehicles.values()
-        )
+        vehicle.route_preference = preference
+        vehicle.cloud_commands_up = partial(_cloud_commands_up, health, summary.vin, clock)
+        if (key := keys.get(summary.vin)) is not None:
+            vehicle.key_subentry_id = key.subentry_id
+            await _bluetooth(hass, entry, vehicle, key.data, clock).async_refresh()
+            if skip_in_range and (coordinator := vehicle.cloud_coordinator) is not None:
+                coordinator.skip_data = vehicle.bluetooth_answers
+
+    async def first_refresh(vehicle: VehicleRuntime) -> None:
+        coordinator = vehicle.cloud_coordinator
+        assert coordinator is not None
+        if vehicle.bluetooth is None:
+            await coordinator.async_config_entry_first_refresh()
+        else:
+            await coordinator.async_refresh()
+
+    await asyncio.gather(*(first_refresh(vehicle) for vehicle in data.vehicles.values()))
+    await data.health.async_refresh()
+    return data
+
+
+async def _async_setup_bluetooth_car(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
+) -> TeslaResilientData:
+    """Reach a car without an account, over Bluetooth alone."""
+    data = TeslaResilientData(cloud=None, clock=clock, location=True)
+    vin: str = entry.data[CONF_VIN]
+    vehicle = data.vehicles[vin] = VehicleRuntime(
+        hass, entry, None, VehicleSummary(vin, entry.title, OFFLINE), clock, location=True
     )
+    vehicle.route_preference = RoutePreference.BLUETOOTH_ONLY
+    await _bluetooth(hass, entry, vehicle, entry.data, clock).async_refresh()
+    return data
+
+
+def _reload_key(entry: TeslaResilientConfigEntry) -> tuple[Any, ...]:
+    """Return what an entry is set up from, apart from the data it stores for itself."""
+    return (frozenset(entry.subentries), tuple(sorted(entry.options.items())))
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntry) -> bool:
+    """Connect to the car or the account's cars, read each once and set up the platforms."""
+    clock = hass.data.get(DATA_CLOCK) or Clock()
+    if CONF_VIN in entry.data:
+        data = await _async_setup_bluetooth_car(hass, entry, clock)
+    else:
+        data = await _async_setup_account(hass, entry, clock)
     entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for vehicle in data.vehicles.values():
         entry.async_on_unload(vehicle.coordinator.async_add_listener(vehicle.async_update_device))
+        if vehicle.bluetooth is not None and vehicle.bluetooth is not vehicle.coordinator:
+            entry.async_on_unload(
+                vehicle.bluetooth.async_add_listener(vehicle.coordinator.async_update_listeners)
+            )
+    loaded_from = _reload_key(entry)
+
+    async def async_reload_when_changed(
+        hass: HomeAssistant, entry: TeslaResilientConfigEntry
+    ) -> None:
+        if _reload_key(entry) != loaded_from:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(entry.add_update_listener(async_reload_when_changed))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntry) -> bool:
-    """Unload the platforms; the coordinators stop with the entry."""
+    """Unload the platforms; the coordinators stop and the Bluetooth links close with the entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

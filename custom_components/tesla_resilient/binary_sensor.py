@@ -1,4 +1,4 @@
-"""Binary sensors: cable, doors, windows, trunks, presence and sleep."""
+"""Binary sensors: cable, doors, windows, trunks, presence, sleep, and the links to the car."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .entity import (
+    BluetoothEntity,
+    CloudHealthEntity,
+    TeslaResilientEntity,
+    VehicleCloudEntity,
+    VehicleEntityDescription,
+)
+from .health import Capability, CloudStatus
 from .models import TeslaResilientConfigEntry
 from .state import Field
 
@@ -51,17 +60,48 @@ BINARY_SENSORS: tuple[TeslaResilientBinarySensorEntityDescription, ...] = (
 )
 
 
+TESLA_CLOUD = BinarySensorEntityDescription(
+    key="cloud", name=None, device_class=BinarySensorDeviceClass.CONNECTIVITY
+)
+CLOUD_CONNECTION = BinarySensorEntityDescription(
+    key="cloud_connection",
+    translation_key="cloud_connection",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+BLUETOOTH_CONNECTION = BinarySensorEntityDescription(
+    key="bluetooth",
+    translation_key="bluetooth",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+_CLOUD_DOWN = frozenset({CloudStatus.OUTAGE, CloudStatus.AUTH_FAILED})
+_VEHICLE_CAPABILITIES = frozenset({Capability.DATA, Capability.COMMANDS})
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaResilientConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add every vehicle's binary sensors."""
-    async_add_entities(
-        TeslaResilientBinarySensorEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in BINARY_SENSORS
-    )
+    """Add the cloud's connectivity and every vehicle's binary sensors."""
+    data = entry.runtime_data
+    entities: list[Entity] = []
+    if data.health is not None:
+        entities.append(TeslaCloudEntity(data.health, TESLA_CLOUD))
+    for vehicle in data.vehicles.values():
+        entities.extend(
+            TeslaResilientBinarySensorEntity(vehicle, description) for description in BINARY_SENSORS
+        )
+        if data.health is not None:
+            entities.append(CloudConnectionEntity(data.health, vehicle, CLOUD_CONNECTION))
+        if vehicle.bluetooth is not None:
+            async_add_entities(
+                [BluetoothConnectionEntity(vehicle, BLUETOOTH_CONNECTION)],
+                config_subentry_id=vehicle.key_subentry_id,
+            )
+    async_add_entities(entities)
 
 
 class TeslaResilientBinarySensorEntity(TeslaResilientEntity, BinarySensorEntity):
@@ -74,3 +114,32 @@ class TeslaResilientBinarySensorEntity(TeslaResilientEntity, BinarySensorEntity)
         """Whether the field is true."""
         value = self.field_value
         return None if value is None else bool(value)
+
+
+class TeslaCloudEntity(CloudHealthEntity, BinarySensorEntity):
+    """Connected unless the account's cloud is down or refuses the credentials."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the cloud works for this account."""
+        return self.coordinator.data.status not in _CLOUD_DOWN
+
+
+class CloudConnectionEntity(VehicleCloudEntity, BinarySensorEntity):
+    """Connected while the cloud reads and commands this vehicle."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the vehicle's data and commands work through the cloud."""
+        found = self.coordinator.data.vehicles.get(self.vehicle.vin)
+        failing = frozenset() if found is None else found[1]
+        return not failing & _VEHICLE_CAPABILITIES
+
+
+class BluetoothConnectionEntity(BluetoothEntity, BinarySensorEntity):
+    """Connected while the car is in Bluetooth range and answers."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the car answers over Bluetooth."""
+        return self.vehicle.bluetooth_answers()

@@ -93,6 +93,7 @@ class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
         self.data = state
         self._infotainment_at: float | None = None
         self._stopped = False
+        self.awake = False
 
     @property
     def stopped(self) -> bool:
@@ -107,6 +108,7 @@ class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
             raise _update_failed(CarOutOfRange())
         try:
             status = await self.link.async_status()
+            self.awake = status.get(Field.ASLEEP) is False
             self.state.update(status, Source.BLUETOOTH, self.clock.monotonic())
             if status.get(Field.ASLEEP) is False:
                 if self._infotainment_due():

@@ -627,7 +627,7 @@ class CloudLink:
             vehicle = self._vehicles[vin] = self._api.vehicles.createFleet(vin)
         return vehicle
 
-    async def status(self) -> None:
+    async def status(self, budget: float = STATUS_TIMEOUT) -> None:
         """Probe the free, unauthenticated /status endpoint; raises CloudError unless `ok`."""
 
         async def call() -> None:
@@ -638,7 +638,7 @@ class CloudLink:
             if answer != "ok":
                 raise _MalformedAnswerError
 
-        await self._call(Request.STATUS, call, budget=STATUS_TIMEOUT)
+        await self._call(Request.STATUS, call, budget=budget)
 
     async def products(self) -> list[VehicleSummary]:
         """List the account's vehicles."""

@@ -14,12 +14,17 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN, CONF_URL
 from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -36,13 +41,22 @@ from .cloud import (
     VehicleSummary,
     token_subject,
 )
-from .const import CONF_AUTH_IMPLEMENTATION, DOMAIN, FLEET_API_SERVERS, LOGGER, SCOPES
+from .const import (
+    CONF_AUTH_IMPLEMENTATION,
+    CONF_ROUTE_PREFERENCE,
+    CONF_SKIP_CLOUD_POLL,
+    DOMAIN,
+    FLEET_API_SERVERS,
+    LOGGER,
+    SCOPES,
+)
 from .pairing import (
     CONF_VIN,
     SUBENTRY_VEHICLE_KEY,
     BluetoothPairingFlowMixin,
     VehicleKeySubentryFlow,
 )
+from .router import RoutePreference
 
 _URL_FIELD = {
     vol.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
@@ -155,6 +169,18 @@ class TeslaResilientFlowHandler(
         if CONF_VIN in config_entry.data:
             return {}
         return {SUBENTRY_VEHICLE_KEY: VehicleKeySubentryFlow}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Choose how commands travel and whether Bluetooth saves cloud requests."""
+        return TeslaResilientOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Only an account has options: a Bluetooth-only car has one link."""
+        return CONF_VIN not in config_entry.data
 
     async def async_step_oauth(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Sign in with Tesla through the application credentials."""
@@ -295,3 +321,30 @@ class TeslaResilientFlowHandler(
         except ValueError as err:
             raise _FlowError("invalid_auth") from err
         return OAuthToken(config_entry_oauth2_flow.OAuth2Session(self.hass, entry, implementation))
+
+
+class TeslaResilientOptionsFlow(OptionsFlow):
+    """An account's options: the command route, and skipping cloud polls in Bluetooth range."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and store the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_ROUTE_PREFERENCE, default=str(RoutePreference.AUTOMATIC)
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[str(preference) for preference in RoutePreference],
+                        translation_key=CONF_ROUTE_PREFERENCE,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_SKIP_CLOUD_POLL, default=True): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )

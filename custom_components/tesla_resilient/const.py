@@ -76,3 +76,12 @@ TEMPERATURE_RANGE: Final = (15.0, 28.0)
 
 DEFAULT_MAX_CHARGING_AMPS: Final = 32
 """Charging current ceiling until the car reports its own."""
+
+CONF_VEHICLES: Final = "vehicles"
+"""Entry data: the account's vehicles as last listed, to load while the cloud is down."""
+
+CONF_ROUTE_PREFERENCE: Final = "route_preference"
+CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
+
+CLOUD_FIELD_MAX_AGE: Final = timedelta(hours=6)
+"""How long a value only the cloud supplies is shown while the cloud cannot refresh it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .cloud import (
     VehicleAsleep,
 )
 from .const import (
+    CLOUD_FIELD_MAX_AGE,
     DATA_INTERVAL_ACTIVE,
     DATA_INTERVAL_IDLE,
     DOMAIN,
@@ -39,8 +41,9 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
     """Reads one vehicle from the cloud into its merged state.
 
     The free state call runs every poll; the paid data call only while the car is online, and
-    seldom enough while it idles that it can fall asleep. A rate limit holds every call back
-    until Tesla's Retry-After has passed.
+    seldom enough while it idles that it can fall asleep, and not while `skip_data` says
+    Bluetooth answers instead. A rate limit holds every call back until Tesla's Retry-After has
+    passed.
     """
 
     config_entry: TeslaResilientConfigEntry
@@ -73,6 +76,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
         self.data_timestamp: float | None = None
         self.retry_at: float | None = None
         self._data_at: float | None = None
+        self.skip_data: Callable[[], bool] = lambda: False
         self.data = state
 
     async def _async_update_data(self) -> VehicleState:
@@ -86,7 +90,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
             self.vehicle_state = await self.cloud.vehicle_state(self.vin)
             if self.vehicle_state != ONLINE:
                 self._note_awake(False)
-            elif self._data_due():
+            elif self._data_due() and not self.skip_data():
                 self.record(await self.cloud.vehicle_data(self.vin, location=self.location))
             else:
                 self._note_awake(True)
@@ -109,6 +113,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
                 translation_placeholders={"seconds": str(round(wait))},
             ) from err
         except CloudError as err:
+            self._expire_cloud_fields()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cloud_error",
@@ -128,6 +133,17 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
         self.data_timestamp = snapshot.timestamp
         self.state.update(snapshot.values, Source.CLOUD, at)
         self.state.update({Field.ASLEEP: False}, Source.CLOUD, now)
+
+    def _expire_cloud_fields(self) -> None:
+        """Forget what only the cloud told, once it is too old to show while the cloud fails."""
+        state = self.state
+        max_age = CLOUD_FIELD_MAX_AGE.total_seconds()
+
+        def limit(field: Field) -> float | None:
+            found = state.get(field)
+            return max_age if found is not None and found.source is Source.CLOUD else None
+
+        state.expire(limit, self.clock.monotonic())
 
     def _note_awake(self, awake: bool) -> None:
         if not awake:

@@ -17,6 +17,7 @@ TO_REDACT = {
     "refresh_token",
     "id_token",
     "private_key",
+    "car_public_key",
     "vin",
     "serial_number",
     str(Field.LATITUDE),
@@ -41,7 +42,6 @@ async def async_get_config_entry_diagnostics(
         entry_data[CONF_URL] = _origin(entry_data[CONF_URL])
     vehicles = []
     for vehicle in data.vehicles.values():
-        coordinator = vehicle.coordinator
         fields = {
             str(key): {
                 "value": found.value,
@@ -50,10 +50,14 @@ async def async_get_config_entry_diagnostics(
             }
             for key, found in vehicle.state.fields.items()
         }
-        vehicles.append(
-            {
-                "vin": vehicle.vin,
-                "model": vehicle.summary.model,
+        described: dict[str, Any] = {
+            "vin": vehicle.vin,
+            "model": vehicle.summary.model,
+            "route_preference": str(vehicle.route_preference),
+            "fields": async_redact_data(fields, TO_REDACT),
+        }
+        if (coordinator := vehicle.cloud_coordinator) is not None:
+            described["cloud"] = {
                 "vehicle_state": coordinator.vehicle_state,
                 "last_update_success": coordinator.last_update_success,
                 "last_error": type(coordinator.last_exception).__name__
@@ -63,12 +67,20 @@ async def async_get_config_entry_diagnostics(
                 if coordinator.retry_at is None
                 else round(max(0.0, coordinator.retry_at - now)),
                 "data_timestamp": coordinator.data_timestamp,
-                "route_preference": str(vehicle.route_preference),
-                "fields": async_redact_data(fields, TO_REDACT),
             }
-        )
+        if (bluetooth := vehicle.bluetooth) is not None:
+            described["bluetooth"] = {
+                **bluetooth.diagnostics(),
+                "last_update_success": bluetooth.last_update_success,
+            }
+        vehicles.append(described)
+    cloud: dict[str, Any] | None = None
+    if data.cloud is not None:
+        cloud = {"base_url": _origin(data.cloud.base_url), "location": data.location}
+        if data.health is not None:
+            cloud["health"] = data.health.health.snapshot(now)
     return {
         "entry": async_redact_data(entry_data, TO_REDACT),
-        "cloud": {"base_url": _origin(data.cloud.base_url), "location": data.location},
+        "cloud": async_redact_data(cloud, TO_REDACT),
         "vehicles": async_redact_data(vehicles, TO_REDACT),
     }

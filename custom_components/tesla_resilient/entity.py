@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
-from .coordinator import CloudVehicleCoordinator
-from .state import Field
+from .ble_coordinator import BluetoothCoordinator
+from .cloud_health import CloudHealthCoordinator
+from .const import DOMAIN
+from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
 
 type VehicleAction = Callable[[VehicleRuntime], Awaitable[None]]
@@ -27,7 +30,7 @@ class VehicleEntityDescription(EntityDescription):
     requires: tuple[Field, ...] = ()
 
 
-class TeslaResilientEntity(CoordinatorEntity[CloudVehicleCoordinator]):
+class TeslaResilientEntity(CoordinatorEntity[DataUpdateCoordinator[VehicleState]]):
     """An entity of one vehicle, updated whenever its merged state changes."""
 
     _attr_has_entity_name = True
@@ -53,3 +56,71 @@ class TeslaResilientEntity(CoordinatorEntity[CloudVehicleCoordinator]):
         """Available once every field the entity reads has been reported."""
         state = self.vehicle.state
         return all(state.get(field) is not None for field in self._fields)
+
+
+class BluetoothEntity(CoordinatorEntity[BluetoothCoordinator]):
+    """An entity of one vehicle's Bluetooth link."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, vehicle: VehicleRuntime, description: EntityDescription) -> None:
+        """Attach the entity to the vehicle's device and its Bluetooth coordinator."""
+        assert vehicle.bluetooth is not None
+        super().__init__(vehicle.bluetooth)
+        self.vehicle = vehicle
+        self.entity_description = description
+        self._attr_unique_id = f"{vehicle.vin}-{description.key}"
+        self._attr_device_info = vehicle.device_info
+
+    @property
+    def available(self) -> bool:
+        """Always: being out of range is what these entities tell."""
+        return True
+
+
+class CloudHealthEntity(CoordinatorEntity[CloudHealthCoordinator]):
+    """An entity of an account's cloud, on the account's "Tesla cloud" service device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: CloudHealthCoordinator, description: EntityDescription) -> None:
+        """Attach the entity to the account's cloud device."""
+        super().__init__(coordinator)
+        entry_id = coordinator.config_entry.entry_id
+        self.entity_description = description
+        self._attr_unique_id = f"{entry_id}-{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry_id}-cloud")},
+            entry_type=DeviceEntryType.SERVICE,
+            manufacturer="Tesla",
+            name="Tesla cloud",
+        )
+
+    @property
+    def available(self) -> bool:
+        """Always: an unreachable cloud is what these entities tell."""
+        return True
+
+
+class VehicleCloudEntity(CoordinatorEntity[CloudHealthCoordinator]):
+    """An entity of one vehicle that follows its account's cloud health."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: CloudHealthCoordinator,
+        vehicle: VehicleRuntime,
+        description: EntityDescription,
+    ) -> None:
+        """Attach the entity to the vehicle's device."""
+        super().__init__(coordinator)
+        self.vehicle = vehicle
+        self.entity_description = description
+        self._attr_unique_id = f"{vehicle.vin}-{description.key}"
+        self._attr_device_info = vehicle.device_info
+
+    @property
+    def available(self) -> bool:
+        """Always: an unreachable cloud is what these entities tell."""
+        return True

@@ -1,4 +1,4 @@
-"""Runtime data of a config entry: its cloud link, its vehicles and the clock they read."""
+"""Runtime data of a config entry: its links, its cloud's health, its vehicles and their clock."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .const import DOMAIN
 
 if TYPE_CHECKING:
     from .cloud import CloudLink
+    from .cloud_health import CloudHealthCoordinator
     from .vehicle import VehicleRuntime
 
 
@@ -35,11 +36,12 @@ DATA_CLOCK: HassKey[Clock] = HassKey(f"{DOMAIN}_clock")
 
 @dataclass
 class TeslaResilientData:
-    """What a loaded entry holds: the cloud link and each vehicle by VIN."""
+    """What a loaded entry holds: cloud link and health (None without an account), vehicles."""
 
-    cloud: CloudLink
+    cloud: CloudLink | None
     clock: Clock
     location: bool
+    health: CloudHealthCoordinator | None = None
     vehicles: dict[str, VehicleRuntime] = field(default_factory=dict)
 
 

@@ -1,11 +1,14 @@
-"""Sensors: battery, charging, temperatures, odometer, tyres and driving."""
+"""Sensors: battery, charging, temperatures, tyres, driving, the cloud's status and its cost."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -13,6 +16,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import (
     PERCENTAGE,
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfLength,
     UnitOfPower,
@@ -22,12 +26,24 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
-from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .cloud_health import month_start
+from .entity import (
+    BluetoothEntity,
+    CloudHealthEntity,
+    TeslaResilientEntity,
+    VehicleEntityDescription,
+)
+from .health import CloudStatus
 from .models import TeslaResilientConfigEntry
+from .router import Route
 from .state import Field, VehicleState
+from .vehicle import LastCommand, VehicleRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -169,17 +185,63 @@ SENSORS: tuple[TeslaResilientSensorEntityDescription, ...] = (
 )
 
 
+CLOUD_STATUS = SensorEntityDescription(
+    key="cloud_status",
+    translation_key="cloud_status",
+    device_class=SensorDeviceClass.ENUM,
+    options=[str(status) for status in CloudStatus],
+)
+BLUETOOTH_SIGNAL = SensorEntityDescription(
+    key="bluetooth_signal",
+    translation_key="bluetooth_signal",
+    device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+    native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+    state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    entity_registry_enabled_default=False,
+)
+LAST_COMMAND_ROUTE = TeslaResilientSensorEntityDescription(
+    key="last_command_route",
+    translation_key="last_command_route",
+    device_class=SensorDeviceClass.ENUM,
+    options=[str(route) for route in Route],
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+CLOUD_COST = TeslaResilientSensorEntityDescription(
+    key="cloud_cost",
+    translation_key="cloud_cost",
+    device_class=SensorDeviceClass.MONETARY,
+    native_unit_of_measurement="USD",
+    state_class=SensorStateClass.TOTAL,
+    suggested_display_precision=2,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+ATTR_CONFIRMED = "confirmed"
+ATTR_COMMAND = "command"
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaResilientConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add every vehicle's sensors."""
-    async_add_entities(
-        TeslaResilientSensorEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in SENSORS
-    )
+    """Add the cloud's status and every vehicle's sensors."""
+    data = entry.runtime_data
+    entities: list[Entity] = []
+    if data.health is not None:
+        entities.append(CloudStatusEntity(data.health, CLOUD_STATUS))
+    for vehicle in data.vehicles.values():
+        entities.extend(TeslaResilientSensorEntity(vehicle, description) for description in SENSORS)
+        entities.append(LastCommandRouteEntity(vehicle, LAST_COMMAND_ROUTE))
+        if vehicle.cloud_coordinator is not None:
+            entities.append(CloudCostEntity(vehicle, CLOUD_COST))
+        if vehicle.bluetooth is not None:
+            async_add_entities(
+                [BluetoothSignalEntity(vehicle, BLUETOOTH_SIGNAL)],
+                config_subentry_id=vehicle.key_subentry_id,
+            )
+    async_add_entities(entities)
 
 
 class TeslaResilientSensorEntity(TeslaResilientEntity, SensorEntity):
@@ -194,3 +256,114 @@ class TeslaResilientSensorEntity(TeslaResilientEntity, SensorEntity):
             return value_fn(self.vehicle.state)
         value = self.field_value
         return value if isinstance(value, str | int | float) else None
+
+
+class CloudStatusEntity(CloudHealthEntity, SensorEntity):
+    """The account's cloud status, since when, what fails and the latest error."""
+
+    @property
+    def native_value(self) -> str:
+        """Online, degraded, outage, auth_failed or rate_limited."""
+        return str(self.coordinator.data.status)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Since when, which capabilities fail, and the kind of the latest failure."""
+        since = self.coordinator.since()
+        last_error = self.coordinator.health.last_error
+        return {
+            "since": None if since is None else since.isoformat(),
+            "failing": sorted(str(capability) for capability in self.coordinator.data.failing),
+            "last_error": None if last_error is None else str(last_error),
+        }
+
+
+class BluetoothSignalEntity(BluetoothEntity, SensorEntity):
+    """Signal strength of the car's Bluetooth advertisements."""
+
+    @property
+    def available(self) -> bool:
+        """Available while an adapter or proxy hears the car."""
+        assert self.vehicle.bluetooth is not None
+        return self.vehicle.bluetooth.link.in_range
+
+    @property
+    def native_value(self) -> int | None:
+        """The latest advertisement's RSSI."""
+        assert self.vehicle.bluetooth is not None
+        return self.vehicle.bluetooth.link.rssi
+
+
+class LastCommandRouteEntity(TeslaResilientEntity, SensorEntity, RestoreEntity):
+    """The link the latest command went over, and whether the car confirmed it."""
+
+    entity_description: TeslaResilientSensorEntityDescription
+    _restored: LastCommand | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Show the last command from before a restart until the next one."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is not None and last.state in tuple(Route):
+            self._restored = LastCommand(
+                str(last.attributes.get(ATTR_COMMAND, "")),
+                Route(last.state),
+                last.attributes.get(ATTR_CONFIRMED) is True,
+            )
+
+    @property
+    def _last(self) -> LastCommand | None:
+        return self.vehicle.last_command or self._restored
+
+    @property
+    def native_value(self) -> str | None:
+        """Cloud or Bluetooth."""
+        return None if (last := self._last) is None else str(last.route)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The command, and whether the car confirmed it."""
+        if (last := self._last) is None:
+            return None
+        return {ATTR_COMMAND: last.command, ATTR_CONFIRMED: last.confirmed}
+
+
+class CloudCostEntity(TeslaResilientEntity, RestoreSensor):
+    """What the integration's cloud requests for this vehicle cost this month, at Tesla's prices."""
+
+    entity_description: TeslaResilientSensorEntityDescription
+
+    def __init__(
+        self, vehicle: VehicleRuntime, description: TeslaResilientSensorEntityDescription
+    ) -> None:
+        """Count the vehicle's billed cloud requests."""
+        super().__init__(vehicle, description)
+        self._cost = vehicle.cost
+
+    async def async_added_to_hass(self) -> None:
+        """Carry this month's total over a restart."""
+        await super().async_added_to_hass()
+        last_state = await self.async_get_last_state()
+        last = await self.async_get_last_sensor_data()
+        if (
+            last_state is not None
+            and last is not None
+            and isinstance(last.native_value, int | float)
+            and last_state.attributes.get("last_reset") is not None
+        ):
+            restored_month = dt_util.parse_datetime(str(last_state.attributes["last_reset"]))
+            now = dt_util.now()
+            self._cost.roll(now)
+            if restored_month is not None and restored_month == self._cost.month:
+                self._cost.usd += float(last.native_value)
+
+    @property
+    def native_value(self) -> float:
+        """The estimated cost so far this month, in USD."""
+        self._cost.roll(dt_util.now())
+        return round(self._cost.usd, 4)
+
+    @property
+    def last_reset(self) -> datetime:
+        """The start of this month."""
+        return month_start(dt_util.now())

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .ble import BluetoothError
+from .ble_coordinator import BluetoothCoordinator
 from .cloud import (
     ONLINE,
     CloudAuthError,
@@ -23,6 +27,7 @@ from .cloud import (
     VehicleAsleep,
     VehicleSummary,
 )
+from .cloud_health import CostMeter
 from .const import (
     CHARGE_LIMIT_RANGE,
     DEFAULT_MAX_CHARGING_AMPS,
@@ -52,6 +57,23 @@ def _delivery(err: CloudError) -> Delivery:
     return Delivery.NOT_SENT
 
 
+@dataclass(frozen=True, slots=True)
+class LastCommand:
+    """The latest command: its name, the link it last went over, and whether the car confirmed."""
+
+    command: str
+    route: Route
+    confirmed: bool
+
+
+def _bluetooth_error(err: BluetoothError) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders={"reason": err.reason or ""},
+    )
+
+
 class VehicleRuntime:
     """A vehicle of a loaded entry: state merged from every link, and its command path."""
 
@@ -59,29 +81,72 @@ class VehicleRuntime:
         self,
         hass: HomeAssistant,
         entry: TeslaResilientConfigEntry,
-        cloud: CloudLink,
+        cloud: CloudLink | None,
         summary: VehicleSummary,
         clock: Clock,
         *,
         location: bool,
     ) -> None:
-        """Set up the vehicle's state and its cloud coordinator."""
+        """Set up the vehicle's state and, with an account, its cloud coordinator."""
         self.hass = hass
         self.entry = entry
-        self.cloud = cloud
         self.summary = summary
         self.vin = summary.vin
         self.clock = clock
         self.location = location
         self.state = VehicleState()
-        self.coordinator = CloudVehicleCoordinator(
-            hass, entry, cloud, self.vin, state=self.state, clock=clock, location=location
-        )
         self.route_preference = RoutePreference.AUTOMATIC
-        self.links: dict[Route, CommandLink] = {Route.CLOUD: self._cloud_attempt}
+        self.links: dict[Route, CommandLink] = {}
         self.cloud_commands_up: Callable[[], bool] = lambda: True
         self.bluetooth_ready: Callable[[], bool] = lambda: False
+        self.bluetooth: BluetoothCoordinator | None = None
+        self.key_subentry_id: str | None = None
+        self.last_command: LastCommand | None = None
+        self.cost = CostMeter()
+        self._cloud = cloud
+        self._cloud_coordinator: CloudVehicleCoordinator | None = None
+        if cloud is not None:
+            self._cloud_coordinator = CloudVehicleCoordinator(
+                hass, entry, cloud, self.vin, state=self.state, clock=clock, location=location
+            )
+            self.links[Route.CLOUD] = self._cloud_attempt
         self._wake_lock = asyncio.Lock()
+
+    @property
+    def cloud(self) -> CloudLink:
+        """The account's cloud link; only vehicles of an account have one."""
+        assert self._cloud is not None
+        return self._cloud
+
+    @property
+    def cloud_coordinator(self) -> CloudVehicleCoordinator | None:
+        """The cloud poll of the vehicle, None for a Bluetooth-only car."""
+        return self._cloud_coordinator
+
+    @property
+    def coordinator(self) -> DataUpdateCoordinator[VehicleState]:
+        """The coordinator the vehicle's entities follow: the cloud's, else Bluetooth's."""
+        if self._cloud_coordinator is not None:
+            return self._cloud_coordinator
+        assert self.bluetooth is not None
+        return self.bluetooth
+
+    @callback
+    def attach_bluetooth(self, coordinator: BluetoothCoordinator) -> None:
+        """Read and command the vehicle over Bluetooth as well."""
+        self.bluetooth = coordinator
+        self.links[Route.BLUETOOTH] = self._bluetooth_attempt
+        self.bluetooth_ready = self.bluetooth_answers
+
+    def bluetooth_answers(self) -> bool:
+        """Whether the car is in Bluetooth range and answered its latest Bluetooth read."""
+        coordinator = self.bluetooth
+        return (
+            coordinator is not None
+            and not coordinator.stopped
+            and coordinator.link.in_range
+            and coordinator.last_update_success
+        )
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -99,6 +164,8 @@ class VehicleRuntime:
     def async_state_changed(self) -> None:
         """Tell every entity of the vehicle that the merged state changed."""
         self.coordinator.async_update_listeners()
+        if self.bluetooth is not None and self.bluetooth is not self.coordinator:
+            self.bluetooth.async_update_listeners()
 
     @callback
     def async_update_device(self) -> None:
@@ -140,7 +207,10 @@ class VehicleRuntime:
             return await self.links[route](command, arguments)
 
         result = await execute(command, routes, attempt)
+        if result.route is not None:
+            self.last_command = LastCommand(command, result.route, result.confirmed)
         if not result.confirmed:
+            self.async_state_changed()
             raise self._error_for(result)
         if optimistic and result.route is not None:
             self.state.update(optimistic, _SOURCES[result.route], self.clock.monotonic())
@@ -180,6 +250,14 @@ class VehicleRuntime:
             return AttemptResult(Route.CLOUD, _delivery(err), err)
         return AttemptResult(Route.CLOUD, Delivery.CONFIRMED)
 
+    async def _bluetooth_attempt(self, command: str, params: dict[str, Any]) -> AttemptResult:
+        assert self.bluetooth is not None
+        try:
+            await self.bluetooth.link.async_command(command, **params)
+        except BluetoothError as err:
+            return AttemptResult(Route.BLUETOOTH, err.delivery, err, err.reason)
+        return AttemptResult(Route.BLUETOOTH, Delivery.CONFIRMED)
+
     async def _cloud_command(self, command: str, params: dict[str, Any]) -> None:
         if self.state.value(Field.ASLEEP) is not False:
             await self._wake()
@@ -203,17 +281,20 @@ class VehicleRuntime:
                         )
                     await self.clock.sleep(WAKE_POLL_INTERVAL)
                     state = await self.cloud.vehicle_state(self.vin)
-            self.coordinator.vehicle_state = ONLINE
+            if self._cloud_coordinator is not None:
+                self._cloud_coordinator.vehicle_state = ONLINE
             self.state.update({Field.ASLEEP: False}, Source.CLOUD, self.clock.monotonic())
 
     def _error_for(self, result: CommandResult) -> HomeAssistantError:
         err = result.error
         placeholders: dict[str, str] = {"command": result.command}
-        if isinstance(err, CommandRejected):
+        if result.unconfirmed:
+            key = "command_unconfirmed"
+        elif isinstance(err, BluetoothError):
+            return _bluetooth_error(err)
+        elif isinstance(err, CommandRejected):
             key = "command_rejected"
             placeholders["reason"] = err.reason or "unknown"
-        elif result.unconfirmed:
-            key = "command_unconfirmed"
         elif isinstance(err, VehicleAsleep):
             key = "vehicle_asleep"
         elif isinstance(err, CloudAuthError):

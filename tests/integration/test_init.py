@@ -19,7 +19,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient import async_remove_config_entry_device
-from custom_components.tesla_resilient.cloud import OutcomeReport, token_subject
+from custom_components.tesla_resilient.cloud import OutcomeReport, Request, token_subject
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesla_resilient.health import Outcome
@@ -95,7 +95,7 @@ async def test_diagnostics_hold_no_secret(
     assert str(car.latitude) not in text
     vehicle = diagnostics["vehicles"][0]
     assert vehicle["fields"]["battery_level"] == {"value": 72, "source": "cloud", "age": 0}
-    assert vehicle["vehicle_state"] == "online"
+    assert vehicle["cloud"]["vehicle_state"] == "online"
     assert diagnostics["entry"][CONF_URL].startswith("http://127.0.0.1:")
 
 
@@ -167,8 +167,12 @@ async def test_oauth_token_rejected_mid_session_is_refreshed_not_reauthed(
 
     assert not hass.config_entries.flow.async_progress()
     assert oauth_entry.data[CONF_TOKEN][CONF_ACCESS_TOKEN] != before
-    assert [report.outcome for report in reports] == [Outcome.SUCCESS]
+    assert [report.outcome for report in reports if report.request is not Request.STATUS] == [
+        Outcome.SUCCESS
+    ]
     assert oauth_entry.runtime_data.vehicles[VIN].coordinator.last_update_success
+    assert hass.states.get("sensor.tesla_cloud_status").state == "online"  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.tesla_cloud").state == "on"  # type: ignore[union-attr]
 
 
 async def test_oauth_refresh_token_rejected_starts_reauth(

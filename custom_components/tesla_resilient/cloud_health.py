@@ -1,0 +1,176 @@
+"""Watches one account's cloud: every classified outcome and a free probe feed its health."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .cloud import CloudError, CloudLink, OutcomeReport, Request
+from .const import DOMAIN, LOGGER
+from .health import AccountHealth, Capability, CloudStatus, Outcome
+
+if TYPE_CHECKING:
+    from .models import Clock, TeslaResilientConfigEntry
+    from .vehicle import VehicleRuntime
+
+PRICES_USD: Final[Mapping[Request, float]] = {
+    Request.VEHICLE_DATA: 1 / 500,
+    Request.COMMAND: 1 / 1000,
+    Request.WAKE_UP: 1 / 50,
+}
+"""Tesla's 2025 prices per billed request; every other request is free."""
+
+UNBILLED: Final = frozenset(
+    {Outcome.SERVER_ERROR, Outcome.TRANSPORT, Outcome.AUTH_FAILED, Outcome.RATE_LIMITED}
+)
+"""Outcomes Tesla does not bill: its own failures, refused credentials and rate limits."""
+
+
+def request_cost(report: OutcomeReport) -> float:
+    """Return what Tesla bills for one request, in USD."""
+    if report.outcome in UNBILLED:
+        return 0.0
+    return PRICES_USD.get(report.request, 0.0)
+
+
+def month_start(now: datetime) -> datetime:
+    """Midnight on the first day of `now`'s month, in its time zone."""
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class CostMeter:
+    """The cloud's estimated bill for one vehicle in the current month."""
+
+    usd: float = 0.0
+    month: datetime | None = None
+
+    def add(self, usd: float, now: datetime) -> None:
+        """Count one billed request made at `now`."""
+        self.roll(now)
+        self.usd += usd
+
+    def roll(self, now: datetime) -> None:
+        """Start from zero when a new month began."""
+        start = month_start(now)
+        if self.month != start:
+            self.month = start
+            self.usd = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class HealthView:
+    """What users see of the cloud's health: account status, what fails, and each vehicle's."""
+
+    status: CloudStatus
+    failing: frozenset[Capability]
+    vehicles: Mapping[str, tuple[CloudStatus, frozenset[Capability]]]
+
+
+class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
+    """Feeds an account's health from every cloud call and a free /status probe.
+
+    The probe runs as often as the health asks (slowly while healthy, quickly while an outage is
+    suspected or under way); entities hear of it only when what they show changes.
+    """
+
+    config_entry: TeslaResilientConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TeslaResilientConfigEntry,
+        cloud: CloudLink,
+        health: AccountHealth,
+        *,
+        clock: Clock,
+        vehicles: Mapping[str, VehicleRuntime],
+    ) -> None:
+        """Watch `cloud` into `health`; `vehicles` tell whether Bluetooth sees them awake."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} cloud health",
+            update_interval=timedelta(seconds=health.probe_interval(clock.monotonic())),
+            always_update=False,
+        )
+        self.cloud = cloud
+        self.health = health
+        self.clock = clock
+        self.vehicles = vehicles
+        self.data = self._view()
+
+    def _view(self) -> HealthView:
+        now = self.clock.monotonic()
+        health = self.health
+        return HealthView(
+            health.status(now),
+            frozenset(health.failing(now)),
+            {
+                vin: (health.vehicle_status(vin, now), frozenset(health.failing(now, vin)))
+                for vin in health.vins
+            },
+        )
+
+    def since(self) -> datetime | None:
+        """When the current account status began, as a time of day."""
+        if (since := self.health.since) is None:
+            return None
+        wall = self.clock.wall() - (self.clock.monotonic() - since)
+        return dt_util.utc_from_timestamp(wall)
+
+    def _bluetooth_says_awake(self, vin: str) -> bool:
+        vehicle = self.vehicles.get(vin)
+        return (
+            vehicle is not None
+            and vehicle.bluetooth is not None
+            and vehicle.bluetooth_answers()
+            and vehicle.bluetooth.awake
+        )
+
+    @callback
+    def async_record(self, report: OutcomeReport) -> None:
+        """Take one classified cloud call into the health, and into its vehicle's bill."""
+        health = self.health
+        capability = report.request.capability
+        if capability is None:
+            changed = health.record_probe(report.outcome, report.at, retry_after=report.retry_after)
+        else:
+            changed = health.record(
+                capability,
+                report.outcome,
+                report.at,
+                vin=report.vin,
+                retry_after=report.retry_after,
+            )
+        if report.vin is not None:
+            if report.data_timestamp_ms is not None:
+                changed |= health.record_data_timestamp(
+                    report.vin,
+                    report.data_timestamp_ms,
+                    report.at,
+                    self._bluetooth_says_awake(report.vin),
+                )
+            if (vehicle := self.vehicles.get(report.vin)) is not None and (
+                cost := request_cost(report)
+            ):
+                vehicle.cost.add(cost, dt_util.now())
+        if changed:
+            self.async_set_updated_data(self._view())
+
+    async def _async_update_data(self) -> HealthView:
+        """Probe /status (its outcome arrives through `async_record`) and re-evaluate."""
+        with contextlib.suppress(CloudError):
+            await self.cloud.status(self.health.probe_timeout)
+        now = self.clock.monotonic()
+        self.health.refresh(now)
+        self.update_interval = timedelta(seconds=self.health.probe_interval(now))
+        return self._view()

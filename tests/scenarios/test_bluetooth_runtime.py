@@ -1,0 +1,163 @@
+"""Bluetooth in the runtime: a car without an account, and an account's car with a key."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK, STATE_LOCKED, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_resilient.const import (
+    CONF_ROUTE_PREFERENCE,
+    CONF_SKIP_CLOUD_POLL,
+    DOMAIN,
+)
+from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
+from custom_components.tesla_resilient.pairing import CONF_PRIVATE_KEY
+from simulator.ble_proxy import SimulatedBluetoothProxy
+from simulator.clock import FakeClock
+from simulator.fleet_api import FaultKind, FleetApiSimulator
+from simulator.vehicle import VirtualCar
+from tests.integration.common import VIN, entity_id, requests_to, state_of
+from tests.scenarios.conftest import set_up
+
+
+async def _lock(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        LOCK_DOMAIN,
+        SERVICE_LOCK,
+        {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")},
+        blocking=True,
+    )
+
+
+async def test_bluetooth_only_car_shows_and_locks(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    bluetooth_entry: MockConfigEntry,
+) -> None:
+    car.locked = False
+    await set_up(hass, bluetooth_entry)
+
+    assert state_of(hass, "lock", "doors").state == "unlocked"
+    assert state_of(hass, "binary_sensor", "bluetooth").state == "on"
+    assert state_of(hass, "sensor", "battery_level").state == str(car.battery_level)
+    assert hass.states.get("binary_sensor.tesla_cloud") is None
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{VIN}-cloud_cost") is None
+
+    await _lock(hass)
+
+    assert car.locked is True
+    assert car.executions["ble:door_lock"] == 1
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "sensor", "last_command_route").state == "bluetooth"
+
+
+async def test_bluetooth_only_car_out_of_range_loads_unavailable(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    ble_proxy: SimulatedBluetoothProxy,
+    bluetooth_entry: MockConfigEntry,
+) -> None:
+    ble_proxy.in_range = False
+    ble_proxy.scanner.forget(ble_proxy.address)
+    await set_up(hass, bluetooth_entry)
+
+    assert bluetooth_entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, "lock", "doors").state == STATE_UNAVAILABLE
+    assert state_of(hass, "binary_sensor", "bluetooth").state == "off"
+
+
+async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    ble_proxy: SimulatedBluetoothProxy,
+    account_entry: MockConfigEntry,
+) -> None:
+    car.locked = False
+    await set_up(hass, account_entry)
+    fleet_api.set_fault(FaultKind.REFUSED)
+
+    await _lock(hass)
+
+    assert car.locked is True
+    assert car.executions["cloud:door_lock"] == 0
+    assert car.executions["ble:door_lock"] == 1
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "sensor", "last_command_route").attributes == {
+        **state_of(hass, "sensor", "last_command_route").attributes,
+        "command": "door_lock",
+        "confirmed": True,
+    }
+    assert requests_to(fleet_api, "/command/door_lock") == 0
+
+
+async def test_diagnostics_hold_no_key(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    bluetooth_entry: MockConfigEntry,
+    account_entry: MockConfigEntry,
+) -> None:
+    await set_up(hass, account_entry)
+    assert bluetooth_entry.state is ConfigEntryState.LOADED
+    for entry in (account_entry, bluetooth_entry):
+        text = json.dumps(await async_get_config_entry_diagnostics(hass, entry))
+        assert bluetooth_entry.data[CONF_PRIVATE_KEY] not in text
+        assert "PRIVATE KEY" not in text
+        assert VIN not in text
+
+
+async def test_removing_the_key_reloads_without_bluetooth(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    ble_proxy: SimulatedBluetoothProxy,
+    account_entry: MockConfigEntry,
+) -> None:
+    await set_up(hass, account_entry)
+    assert state_of(hass, "binary_sensor", "bluetooth").state == "on"
+
+    subentry_id = next(iter(account_entry.subentries))
+    assert hass.config_entries.async_remove_subentry(account_entry, subentry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert account_entry.state is ConfigEntryState.LOADED
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("binary_sensor", DOMAIN, f"{VIN}-bluetooth") is None
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert ble_proxy.connections == 0
+
+    assert await hass.config_entries.async_unload(account_entry.entry_id)
+
+
+async def test_options_choose_the_route_and_reload(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    account_entry: MockConfigEntry,
+) -> None:
+    car.locked = False
+    await set_up(hass, account_entry)
+    result = await hass.config_entries.options.async_init(account_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_ROUTE_PREFERENCE: "cloud_only", CONF_SKIP_CLOUD_POLL: False},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert account_entry.state is ConfigEntryState.LOADED
+
+    await _lock(hass)
+
+    assert car.executions["cloud:door_lock"] == 1
+    assert car.executions["ble:door_lock"] == 0
+    assert state_of(hass, "sensor", "last_command_route").state == "cloud"
