@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -78,6 +78,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
         self._data_at: float | None = None
         self.skip_data: Callable[[], bool] = lambda: False
         self.data = state
+        self._expired = False
 
     async def _async_update_data(self) -> VehicleState:
         """Ask whether the car is awake, and read its data only when it is and it is due."""
@@ -143,7 +144,20 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
             found = state.get(field)
             return max_age if found is not None and found.source is Source.CLOUD else None
 
-        state.expire(limit, self.clock.monotonic())
+        if state.expire(limit, self.clock.monotonic()):
+            self._expired = True
+
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """Show fields that aged out even when the cloud keeps failing.
+
+        Home Assistant tells listeners about a second failure in a row only when the data
+        changed, and the state object stays the same object.
+        """
+        if self._expired:
+            self._expired = False
+            if not self.last_update_success:
+                self.async_update_listeners()
 
     def _note_awake(self, awake: bool) -> None:
         if not awake:
