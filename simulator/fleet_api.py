@@ -621,6 +621,16 @@ class FleetApiSimulator:
         """Return the car with this VIN."""
         return self._cars[vin]
 
+    def add_car(self, car: VirtualCar) -> None:
+        """Add a car to the account."""
+        self._cars[car.vin] = car
+        self._by_id[str(vehicle_id_for(car.vin))] = car
+
+    def remove_car(self, vin: str) -> None:
+        """Take a car off the account."""
+        del self._cars[vin]
+        self._by_id.pop(str(vehicle_id_for(vin)), None)
+
     def set_fault(self, kind: FaultKind, **params: float) -> None:
         """Switch to a fault (replacing the current one) with its parameters."""
         previous = self.fault

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import (
     CONF_ACCESS_TOKEN,
     CONF_ADDRESS,
@@ -20,12 +21,15 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
     async_get_config_entry_implementation,
 )
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_time_interval
 
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
@@ -49,6 +53,8 @@ from .const import (
     DOMAIN,
     LOGGER,
     SCOPE_LOCATION,
+    SIGNAL_VEHICLE_ADDED,
+    VEHICLE_LIST_INTERVAL,
 )
 from .health import AccountHealth, Capability, Outcome
 from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilientData
@@ -175,6 +181,78 @@ def _cloud_commands_up(health: AccountHealth, vin: str, clock: Clock) -> bool:
     return health.is_up(Capability.COMMANDS, clock.monotonic(), vin)
 
 
+async def _async_add_vehicle(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    data: TeslaResilientData,
+    summary: VehicleSummary,
+    key: ConfigSubentry | None,
+) -> VehicleRuntime:
+    """Add one vehicle of the account, read over Bluetooth first when it has a key."""
+    assert data.cloud is not None
+    assert data.health is not None
+    clock = data.clock
+    vehicle = data.vehicles[summary.vin] = VehicleRuntime(
+        hass, entry, data.cloud, summary, clock, location=data.location
+    )
+    vehicle.route_preference = RoutePreference(
+        entry.options.get(CONF_ROUTE_PREFERENCE, RoutePreference.AUTOMATIC)
+    )
+    vehicle.cloud_commands_up = partial(_cloud_commands_up, data.health.health, summary.vin, clock)
+    if key is not None:
+        vehicle.key_subentry_id = key.subentry_id
+        await _bluetooth(hass, entry, vehicle, key.data, clock).async_refresh()
+        skip_in_range: bool = entry.options.get(CONF_SKIP_CLOUD_POLL, True)
+        if skip_in_range and (coordinator := vehicle.cloud_coordinator) is not None:
+            coordinator.skip_data = vehicle.bluetooth_answers
+    return vehicle
+
+
+@callback
+def _watch(entry: TeslaResilientConfigEntry, vehicle: VehicleRuntime) -> None:
+    """Keep the vehicle's device and its entities in step with every link's updates."""
+    entry.async_on_unload(vehicle.coordinator.async_add_listener(vehicle.async_update_device))
+    if vehicle.bluetooth is not None and vehicle.bluetooth is not vehicle.coordinator:
+        entry.async_on_unload(
+            vehicle.bluetooth.async_add_listener(vehicle.coordinator.async_update_listeners)
+        )
+
+
+async def _async_sync_vehicles(hass: HomeAssistant, entry: TeslaResilientConfigEntry) -> None:
+    """Add the vehicles the account gained and remove those it lost, unless data calls fail."""
+    data = entry.runtime_data
+    assert data.cloud is not None
+    assert data.health is not None
+    if not data.health.health.is_up(Capability.DATA, data.clock.monotonic()):
+        return
+    try:
+        listed = await data.cloud.products()
+    except CloudError as err:
+        LOGGER.debug("Could not list the account's vehicles: %s", err)
+        return
+    if entry.state is not ConfigEntryState.LOADED:
+        return
+    _store_vehicles(hass, entry, listed)
+    vins = {summary.vin for summary in listed}
+    registry = dr.async_get(hass)
+    for vin in [vin for vin in data.vehicles if vin not in vins]:
+        vehicle = data.vehicles.pop(vin)
+        if (device := registry.async_get_device(identifiers={(DOMAIN, vin)})) is not None:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+        for coordinator in (vehicle.cloud_coordinator, vehicle.bluetooth):
+            if coordinator is not None:
+                await coordinator.async_shutdown()
+    keys = _key_subentries(entry)
+    for summary in listed:
+        if summary.vin in data.vehicles:
+            continue
+        vehicle = await _async_add_vehicle(hass, entry, data, summary, keys.get(summary.vin))
+        assert vehicle.cloud_coordinator is not None
+        await vehicle.cloud_coordinator.async_refresh()
+        _watch(entry, vehicle)
+        async_dispatcher_send(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), vehicle)
+
+
 async def _async_setup_account(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> TeslaResilientData:
@@ -192,21 +270,8 @@ async def _async_setup_account(
     )
     entry.async_on_unload(cloud.add_outcome_listener(data.health.async_record))
     keys = _key_subentries(entry)
-    preference = RoutePreference(
-        entry.options.get(CONF_ROUTE_PREFERENCE, RoutePreference.AUTOMATIC)
-    )
-    skip_in_range: bool = entry.options.get(CONF_SKIP_CLOUD_POLL, True)
     for summary in vehicles:
-        vehicle = data.vehicles[summary.vin] = VehicleRuntime(
-            hass, entry, cloud, summary, clock, location=location
-        )
-        vehicle.route_preference = preference
-        vehicle.cloud_commands_up = partial(_cloud_commands_up, health, summary.vin, clock)
-        if (key := keys.get(summary.vin)) is not None:
-            vehicle.key_subentry_id = key.subentry_id
-            await _bluetooth(hass, entry, vehicle, key.data, clock).async_refresh()
-            if skip_in_range and (coordinator := vehicle.cloud_coordinator) is not None:
-                coordinator.skip_data = vehicle.bluetooth_answers
+        await _async_add_vehicle(hass, entry, data, summary, keys.get(summary.vin))
 
     async def first_refresh(vehicle: VehicleRuntime) -> None:
         coordinator = vehicle.cloud_coordinator
@@ -250,11 +315,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntr
     entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for vehicle in data.vehicles.values():
-        entry.async_on_unload(vehicle.coordinator.async_add_listener(vehicle.async_update_device))
-        if vehicle.bluetooth is not None and vehicle.bluetooth is not vehicle.coordinator:
-            entry.async_on_unload(
-                vehicle.bluetooth.async_add_listener(vehicle.coordinator.async_update_listeners)
+        _watch(entry, vehicle)
+    if data.cloud is not None:
+
+        async def async_sync_vehicles(_now: datetime) -> None:
+            await _async_sync_vehicles(hass, entry)
+
+        entry.async_on_unload(
+            async_track_time_interval(
+                hass, async_sync_vehicles, VEHICLE_LIST_INTERVAL, cancel_on_shutdown=True
             )
+        )
     loaded_from = _reload_key(entry)
 
     async def async_reload_when_changed(

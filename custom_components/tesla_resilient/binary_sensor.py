@@ -20,10 +20,12 @@ from .entity import (
     TeslaResilientEntity,
     VehicleCloudEntity,
     VehicleEntityDescription,
+    async_add_vehicle_entities,
 )
 from .health import Capability, CloudStatus
 from .models import TeslaResilientConfigEntry
 from .state import Field
+from .vehicle import VehicleRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -86,22 +88,25 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the cloud's connectivity and every vehicle's binary sensors."""
-    data = entry.runtime_data
-    entities: list[Entity] = []
-    if data.health is not None:
-        entities.append(TeslaCloudEntity(data.health, TESLA_CLOUD))
-    for vehicle in data.vehicles.values():
-        entities.extend(
+    health = entry.runtime_data.health
+    if health is not None:
+        async_add_entities([TeslaCloudEntity(health, TESLA_CLOUD)])
+
+    def entities(vehicle: VehicleRuntime) -> list[Entity]:
+        found: list[Entity] = [
             TeslaResilientBinarySensorEntity(vehicle, description) for description in BINARY_SENSORS
-        )
-        if data.health is not None:
-            entities.append(CloudConnectionEntity(data.health, vehicle, CLOUD_CONNECTION))
-        if vehicle.bluetooth is not None:
-            async_add_entities(
-                [BluetoothConnectionEntity(vehicle, BLUETOOTH_CONNECTION)],
-                config_subentry_id=vehicle.key_subentry_id,
-            )
-    async_add_entities(entities)
+        ]
+        if health is not None:
+            found.append(CloudConnectionEntity(health, vehicle, CLOUD_CONNECTION))
+        return found
+
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        entities,
+        lambda vehicle: [BluetoothConnectionEntity(vehicle, BLUETOOTH_CONNECTION)],
+    )
 
 
 class TeslaResilientBinarySensorEntity(TeslaResilientEntity, BinarySensorEntity):

@@ -8,7 +8,12 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .entity import (
+    TeslaResilientEntity,
+    VehicleAction,
+    VehicleEntityDescription,
+    async_add_vehicle_entities,
+)
 from .models import TeslaResilientConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -46,10 +51,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's buttons."""
-    async_add_entities(
-        TeslaResilientButtonEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in BUTTONS
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: (
+            TeslaResilientButtonEntity(vehicle, description) for description in BUTTONS
+        ),
     )
 
 

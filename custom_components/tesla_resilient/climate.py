@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import TEMPERATURE_RANGE
-from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
 from .models import TeslaResilientConfigEntry
 from .state import Field
 
@@ -35,9 +35,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's cabin climate."""
-    async_add_entities(
-        TeslaResilientClimateEntity(vehicle, CLIMATE)
-        for vehicle in entry.runtime_data.vehicles.values()
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: [TeslaResilientClimateEntity(vehicle, CLIMATE)],
     )
 
 

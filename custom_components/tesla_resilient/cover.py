@@ -15,7 +15,12 @@ from homeassistant.components.cover import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .entity import (
+    TeslaResilientEntity,
+    VehicleAction,
+    VehicleEntityDescription,
+    async_add_vehicle_entities,
+)
 from .models import TeslaResilientConfigEntry
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
@@ -107,10 +112,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's covers."""
-    async_add_entities(
-        TeslaResilientCoverEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in COVERS
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: (TeslaResilientCoverEntity(vehicle, description) for description in COVERS),
     )
 
 

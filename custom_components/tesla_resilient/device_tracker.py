@@ -11,7 +11,7 @@ from homeassistant.components.device_tracker.config_entry import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
 from .models import TeslaResilientConfigEntry
 from .state import Field
 
@@ -39,9 +39,11 @@ async def async_setup_entry(
     """Add every vehicle's location when the account granted it."""
     if not entry.runtime_data.location:
         return
-    async_add_entities(
-        TeslaResilientTrackerEntity(vehicle, LOCATION)
-        for vehicle in entry.runtime_data.vehicles.values()
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: [TeslaResilientTrackerEntity(vehicle, LOCATION)],
     )
 
 

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .ble_coordinator import BluetoothCoordinator
 from .cloud_health import CloudHealthCoordinator
-from .const import DOMAIN
+from .const import DOMAIN, SIGNAL_VEHICLE_ADDED
+from .models import TeslaResilientConfigEntry
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
 
 type VehicleAction = Callable[[VehicleRuntime], Awaitable[None]]
+type VehicleEntities = Callable[[VehicleRuntime], Iterable[Entity]]
+
+
+@callback
+def async_add_vehicle_entities(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities: VehicleEntities,
+    bluetooth_entities: VehicleEntities | None = None,
+) -> None:
+    """Add each vehicle's entities, now and whenever the account gains a vehicle.
+
+    `bluetooth_entities` go to the vehicle's Bluetooth key, for vehicles that have one.
+    """
+
+    @callback
+    def add(vehicle: VehicleRuntime) -> None:
+        async_add_entities(entities(vehicle))
+        if bluetooth_entities is not None and vehicle.bluetooth is not None:
+            async_add_entities(
+                bluetooth_entities(vehicle), config_subentry_id=vehicle.key_subentry_id
+            )
+
+    for vehicle in entry.runtime_data.vehicles.values():
+        add(vehicle)
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), add)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

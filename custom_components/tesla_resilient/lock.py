@@ -11,7 +11,12 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .entity import (
+    TeslaResilientEntity,
+    VehicleAction,
+    VehicleEntityDescription,
+    async_add_vehicle_entities,
+)
 from .models import TeslaResilientConfigEntry
 from .state import Field
 from .vehicle import VehicleRuntime
@@ -60,10 +65,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's locks."""
-    async_add_entities(
-        TeslaResilientLockEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in LOCKS
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: (TeslaResilientLockEntity(vehicle, description) for description in LOCKS),
     )
 
 

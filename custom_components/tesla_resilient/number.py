@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CHARGE_LIMIT_RANGE, DEFAULT_MAX_CHARGING_AMPS
-from .entity import TeslaResilientEntity, VehicleEntityDescription
+from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
 from .models import TeslaResilientConfigEntry
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
@@ -72,10 +72,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's numbers."""
-    async_add_entities(
-        TeslaResilientNumberEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in NUMBERS
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: (
+            TeslaResilientNumberEntity(vehicle, description) for description in NUMBERS
+        ),
     )
 
 

@@ -38,6 +38,7 @@ from .entity import (
     CloudHealthEntity,
     TeslaResilientEntity,
     VehicleEntityDescription,
+    async_add_vehicle_entities,
 )
 from .health import CloudStatus
 from .models import TeslaResilientConfigEntry
@@ -227,21 +228,25 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the cloud's status and every vehicle's sensors."""
-    data = entry.runtime_data
-    entities: list[Entity] = []
-    if data.health is not None:
-        entities.append(CloudStatusEntity(data.health, CLOUD_STATUS))
-    for vehicle in data.vehicles.values():
-        entities.extend(TeslaResilientSensorEntity(vehicle, description) for description in SENSORS)
-        entities.append(LastCommandRouteEntity(vehicle, LAST_COMMAND_ROUTE))
+    if (health := entry.runtime_data.health) is not None:
+        async_add_entities([CloudStatusEntity(health, CLOUD_STATUS)])
+
+    def entities(vehicle: VehicleRuntime) -> list[Entity]:
+        found: list[Entity] = [
+            TeslaResilientSensorEntity(vehicle, description) for description in SENSORS
+        ]
+        found.append(LastCommandRouteEntity(vehicle, LAST_COMMAND_ROUTE))
         if vehicle.cloud_coordinator is not None:
-            entities.append(CloudCostEntity(vehicle, CLOUD_COST))
-        if vehicle.bluetooth is not None:
-            async_add_entities(
-                [BluetoothSignalEntity(vehicle, BLUETOOTH_SIGNAL)],
-                config_subentry_id=vehicle.key_subentry_id,
-            )
-    async_add_entities(entities)
+            found.append(CloudCostEntity(vehicle, CLOUD_COST))
+        return found
+
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        entities,
+        lambda vehicle: [BluetoothSignalEntity(vehicle, BLUETOOTH_SIGNAL)],
+    )
 
 
 class TeslaResilientSensorEntity(TeslaResilientEntity, SensorEntity):

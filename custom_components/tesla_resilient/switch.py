@@ -9,7 +9,12 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription
+from .entity import (
+    TeslaResilientEntity,
+    VehicleAction,
+    VehicleEntityDescription,
+    async_add_vehicle_entities,
+)
 from .models import TeslaResilientConfigEntry
 from .state import Field
 
@@ -57,10 +62,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every vehicle's switches."""
-    async_add_entities(
-        TeslaResilientSwitchEntity(vehicle, description)
-        for vehicle in entry.runtime_data.vehicles.values()
-        for description in SWITCHES
+    async_add_vehicle_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda vehicle: (
+            TeslaResilientSwitchEntity(vehicle, description) for description in SWITCHES
+        ),
     )
 
 

@@ -1,0 +1,228 @@
+"""The config flow's remaining paths: bad URLs, rejected regions, lost credentials, options."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.components.application_credentials import (
+    ClientCredential,
+    async_import_client_credential,
+)
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_TOKEN, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, UnknownHandler
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.tesla_resilient.cloud import token_subject
+from custom_components.tesla_resilient.const import (
+    CONF_ROUTE_PREFERENCE,
+    CONF_SKIP_CLOUD_POLL,
+    DOMAIN,
+)
+from custom_components.tesla_resilient.pairing import CONF_VIN, SUBENTRY_VEHICLE_KEY
+from simulator.clock import FakeClock
+from simulator.fleet_api import FleetApiSimulator
+from simulator.vehicle import VirtualCar
+
+from .common import VIN
+from .test_config_flow import sign_in, start_oauth, start_token_flow, suggested
+
+OTHER_VIN = "5YJ3E7EB0NF000002"
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+async def other_api(clock: FakeClock) -> AsyncGenerator[FleetApiSimulator]:
+    """A second account's server, which knows none of the first account's tokens."""
+    sim = FleetApiSimulator(
+        VirtualCar(vin=OTHER_VIN, display_name="Other", clock=clock, wall_clock=clock.wall),
+        clock=clock,
+        wall_clock=clock.wall,
+    )
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def credentials(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> None:
+    """The simulator's OAuth client, stored as application credentials."""
+    assert await async_setup_component(hass, "application_credentials", {})
+    await async_import_client_credential(
+        hass, DOMAIN, ClientCredential(fleet_api.client_id, fleet_api.client_secret), "sim"
+    )
+
+
+def oauth_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
+    """An entry made by signing in with Tesla, for the simulator's account."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=token_subject(fleet_api.access_token),
+        data={
+            "auth_implementation": "sim",
+            CONF_URL: fleet_api.base_url,
+            CONF_TOKEN: {CONF_ACCESS_TOKEN: fleet_api.access_token, "expires_at": 0},
+        },
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+def bluetooth_only_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """An entry made by pairing a car over Bluetooth, without an account."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=VIN,
+        title="Model 3 000001",
+        data={CONF_VIN: VIN, CONF_ADDRESS: "AA:BB:CC:DD:EE:01"},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+def default_of(result: dict[str, Any], key: str) -> Any:
+    """The default a form field shows before the user changes it."""
+    for marker in result["data_schema"].schema:
+        if marker == key:
+            return marker.default()
+    raise KeyError(key)
+
+
+# -- URLs ----------------------------------------------------------------------------------------
+
+
+async def test_token_way_rejects_a_url_yarl_cannot_parse(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator
+) -> None:
+    result = await start_token_flow(hass)
+    token = fleet_api.access_token
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: "https://api.example.com:99999", CONF_ACCESS_TOKEN: token}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "token"
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    assert suggested(result, CONF_ACCESS_TOKEN) == token
+    assert not fleet_api.requests
+
+
+# -- OAuth2 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_oauth_way_rejected_by_a_region_outranks_an_unreachable_one(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    fleet_api: FleetApiSimulator,
+    other_api: FleetApiSimulator,
+) -> None:
+    with (
+        patch(
+            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
+            f"{fleet_api.base_url}/oauth2/v3/authorize",
+        ),
+        patch(
+            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
+            f"{fleet_api.base_url}/oauth2/v3/token",
+        ),
+        patch(
+            "custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS",
+            (other_api.base_url, UNREACHABLE),
+        ),
+    ):
+        result = await sign_in(hass, hass_client_no_auth, await start_oauth(hass))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_auth"
+    assert [(r.path, r.status) for r in other_api.requests] == [("/api/1/users/region", 401)]
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_oauth_reconfigure_without_application_credentials(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator
+) -> None:
+    entry = oauth_entry(hass, fleet_api)
+    data = dict(entry.data)
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert [str(key) for key in result["data_schema"].schema] == [CONF_URL]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: fleet_api.base_url}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_URL) == fleet_api.base_url
+    assert entry.data == data
+    assert not fleet_api.requests
+
+
+# -- Options and subentry types ------------------------------------------------------------------
+
+
+async def test_account_options_show_defaults_then_keep_the_choice(
+    hass: HomeAssistant, token_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(token_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert default_of(result, CONF_ROUTE_PREFERENCE) == "automatic"
+    assert default_of(result, CONF_SKIP_CLOUD_POLL) is True
+    assert suggested(result, CONF_ROUTE_PREFERENCE) is None
+
+    chosen = {CONF_ROUTE_PREFERENCE: "bluetooth_first", CONF_SKIP_CLOUD_POLL: False}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], chosen)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert token_entry.options == chosen
+
+    result = await hass.config_entries.options.async_init(token_entry.entry_id)
+    assert suggested(result, CONF_ROUTE_PREFERENCE) == "bluetooth_first"
+    assert suggested(result, CONF_SKIP_CLOUD_POLL) is False
+
+
+async def test_options_reject_an_unknown_route(
+    hass: HomeAssistant, token_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(token_entry.entry_id)
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_ROUTE_PREFERENCE: "carrier_pigeon"}
+        )
+    assert set(err.value.schema_errors) == {CONF_ROUTE_PREFERENCE}
+    assert token_entry.options == {}
+
+
+async def test_only_an_account_has_options_and_bluetooth_keys(
+    hass: HomeAssistant, token_entry: MockConfigEntry
+) -> None:
+    car_entry = bluetooth_only_entry(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+
+    assert token_entry.supports_options
+    assert not car_entry.supports_options
+    assert set(token_entry.supported_subentry_types) == {SUBENTRY_VEHICLE_KEY}
+    assert car_entry.supported_subentry_types == {}
+
+    result = await hass.config_entries.subentries.async_init(
+        (token_entry.entry_id, SUBENTRY_VEHICLE_KEY), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_vehicles"
+    with pytest.raises(UnknownHandler):
+        await hass.config_entries.subentries.async_init(
+            (car_entry.entry_id, SUBENTRY_VEHICLE_KEY), context={"source": SOURCE_USER}
+        )

@@ -1,0 +1,145 @@
+"""Cars joining and leaving the account while the entry stays loaded."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_resilient.const import CONF_VEHICLES, DOMAIN, VEHICLE_LIST_INTERVAL
+from custom_components.tesla_resilient.health import Capability
+from simulator.clock import FakeClock
+from simulator.fleet_api import FaultKind, FleetApiSimulator, vehicle_id_for
+from simulator.vehicle import VirtualCar
+
+from .common import VIN, Advance, requests_to
+
+VIN2 = "5YJ3E7EB0NF000002"
+INTERVAL = VEHICLE_LIST_INTERVAL.total_seconds()
+
+
+def second_car(clock: FakeClock) -> VirtualCar:
+    """Another awake car on the test's clock."""
+    return VirtualCar(vin=VIN2, display_name="Second Model 3", clock=clock, wall_clock=clock.wall)
+
+
+def device_of(hass: HomeAssistant, vin: str) -> dr.DeviceEntry | None:
+    """The vehicle's device, if registered."""
+    return dr.async_get(hass).async_get_device(identifiers={(DOMAIN, vin)})
+
+
+def entity_of(hass: HomeAssistant, platform: str, vin: str, key: str) -> str | None:
+    """The entity id of one of a vehicle's entities, if registered."""
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{vin}-{key}")
+
+
+def requests_about(sim: FleetApiSimulator, vin: str) -> int:
+    """How many requests named the vehicle."""
+    return sum(1 for record in sim.requests if vin in record.path)
+
+
+def test_simulator_adds_and_removes_cars(fleet_api: FleetApiSimulator, clock: FakeClock) -> None:
+    added = second_car(clock)
+    fleet_api.add_car(added)
+    assert fleet_api.car(VIN2) is added
+    assert [car.vin for car in fleet_api.cars] == [VIN, VIN2]
+    assert fleet_api._by_id[str(vehicle_id_for(VIN2))] is added
+    fleet_api.remove_car(VIN2)
+    assert [car.vin for car in fleet_api.cars] == [VIN]
+    assert str(vehicle_id_for(VIN2)) not in fleet_api._by_id
+
+
+async def test_new_car_appears_after_the_interval(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    sim_clock: FakeClock,
+    advance: Advance,
+) -> None:
+    first = loaded_entry.runtime_data.vehicles[VIN]
+    listed = requests_to(fleet_api, "/products")
+    added = second_car(sim_clock)
+    added.sentry_mode = True
+    fleet_api.add_car(added)
+    await advance(INTERVAL - 60)
+    assert requests_to(fleet_api, "/products") == listed
+    assert device_of(hass, VIN2) is None
+
+    await advance(60)
+    assert requests_to(fleet_api, "/products") == listed + 1
+    device = device_of(hass, VIN2)
+    assert device is not None
+    assert device.name == "Second Model 3"
+    assert loaded_entry.runtime_data.vehicles[VIN] is first
+    assert set(loaded_entry.runtime_data.vehicles) == {VIN, VIN2}
+    assert [vehicle["vin"] for vehicle in loaded_entry.data[CONF_VEHICLES]] == [VIN, VIN2]
+    for platform, key in (
+        ("sensor", "battery_level"),
+        ("binary_sensor", "cloud_connection"),
+        ("button", "honk"),
+        ("climate", "climate"),
+        ("lock", "doors"),
+        ("cover", "trunk"),
+        ("number", "charge_limit"),
+        ("switch", "charging"),
+        ("device_tracker", "location"),
+    ):
+        assert entity_of(hass, platform, VIN2, key) is not None, (platform, key)
+    battery = entity_of(hass, "sensor", VIN2, "battery_level")
+    assert battery is not None
+    state = hass.states.get(battery)
+    assert state is not None
+    assert state.state == "72"
+
+
+async def test_removed_car_leaves_no_device(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    token_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    advance: Advance,
+) -> None:
+    fleet_api.add_car(second_car(sim_clock))
+    assert await hass.config_entries.async_setup(token_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    battery = entity_of(hass, "sensor", VIN2, "battery_level")
+    assert battery is not None
+    assert device_of(hass, VIN2) is not None
+    assert requests_about(fleet_api, VIN2)
+
+    fleet_api.remove_car(VIN2)
+    await advance(INTERVAL)
+
+    assert device_of(hass, VIN2) is None
+    assert entity_of(hass, "sensor", VIN2, "battery_level") is None
+    assert hass.states.get(battery) is None
+    assert set(token_entry.runtime_data.vehicles) == {VIN}
+    assert [vehicle["vin"] for vehicle in token_entry.data[CONF_VEHICLES]] == [VIN]
+    assert device_of(hass, VIN) is not None
+    asked = requests_about(fleet_api, VIN2)
+    await advance(600)
+    assert requests_about(fleet_api, VIN2) == asked
+
+
+async def test_nothing_listed_while_data_is_down(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    sim_clock: FakeClock,
+    advance: Advance,
+) -> None:
+    health = loaded_entry.runtime_data.health
+    assert health is not None
+    listed = requests_to(fleet_api, "/products")
+    fleet_api.add_car(second_car(sim_clock))
+    fleet_api.set_fault(FaultKind.DATA_ONLY)
+    for _ in range(10):
+        await advance(60)
+    assert not health.health.is_up(Capability.DATA, sim_clock())
+
+    await advance(INTERVAL - 600)
+    assert not health.health.is_up(Capability.DATA, sim_clock())
+    assert requests_to(fleet_api, "/products") == listed
+    assert device_of(hass, VIN2) is None
+    assert set(loaded_entry.runtime_data.vehicles) == {VIN}
