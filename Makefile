@@ -30,6 +30,9 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	$(PY) -m demo
 
+e2e: $(STAMP)
+	bash scripts/e2e.sh
+
 bench: $(STAMP)
 	$(PY) -m bench
 

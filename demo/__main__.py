@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -97,16 +98,29 @@ def run_home_assistant(config_dir: Path) -> int:
             signal.signal(sig, handler)
 
 
-def main() -> int:
-    """Prepare `.demo/` and run Home Assistant in the foreground, restarting it when asked to."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the command line: where the configuration directory is."""
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=CONFIG_DIR,
+        help=f"Home Assistant configuration directory (default: {CONFIG_DIR.name})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prepare the configuration and run Home Assistant in the foreground, restarting when asked."""
+    config_dir: Path = parse_args(argv).config_dir.resolve()
     busy = [port for port in (PORT, SIMULATOR_PORT) if port_in_use(port)]
     if busy:
         print(f"Port {', '.join(map(str, busy))} on {HOST} is in use; stop what uses it first.")
         return 1
-    build_config_dir(CONFIG_DIR)
-    asyncio.run(async_prepare_storage(CONFIG_DIR))
-    print(f"Starting Home Assistant from {CONFIG_DIR} ...", flush=True)
-    while (code := run_home_assistant(CONFIG_DIR)) == RESTART_EXIT_CODE:
+    build_config_dir(config_dir)
+    asyncio.run(async_prepare_storage(config_dir))
+    print(f"Starting Home Assistant from {config_dir} ...", flush=True)
+    while (code := run_home_assistant(config_dir)) == RESTART_EXIT_CODE:
         print("Restarting Home Assistant ...", flush=True)
     return code
 

@@ -6,11 +6,17 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from homeassistant.auth import auth_manager_from_config
 from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.auth.providers.homeassistant import HassAuthProvider
+from homeassistant.components.lovelace.dashboard import (
+    CONFIG_STORAGE_KEY_DEFAULT as LOVELACE_STORAGE_KEY,
+)
+from homeassistant.components.lovelace.dashboard import (
+    CONFIG_STORAGE_VERSION as LOVELACE_STORAGE_VERSION,
+)
 from homeassistant.components.onboarding import STORAGE_KEY as ONBOARDING_STORAGE_KEY
 from homeassistant.components.onboarding import STORAGE_VERSION as ONBOARDING_STORAGE_VERSION
 from homeassistant.components.onboarding import OnboardingStorage
@@ -18,6 +24,9 @@ from homeassistant.components.onboarding.const import STEPS
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import ConfigSource
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+
+from demo.dashboard import dashboard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = Path(__file__).resolve().parent / "config"
@@ -102,12 +111,12 @@ def _link(link: Path, source: Path) -> None:
 async def async_prepare_storage(
     config_dir: Path = CONFIG_DIR, login: Login = LOGIN, home: Home = HOME
 ) -> None:
-    """Write the owner account, finished onboarding and the home's location into `.storage`.
+    """Write the owner account, onboarding, the home's location and the dashboard to `.storage`.
 
     Runs Home Assistant's own auth, onboarding and core config code against the directory, so
     the files have exactly the formats and versions this Home Assistant reads; starting and
-    stopping that instance flushes its delayed writes. Existing users, finished onboarding and a
-    location set in the UI are kept.
+    stopping that instance flushes its delayed writes. Existing users, finished onboarding, a
+    location set in the UI and a dashboard edited in the UI are kept.
     """
     hass = HomeAssistant(str(config_dir))
     try:
@@ -116,6 +125,7 @@ async def async_prepare_storage(
         hass.auth = await auth_manager_from_config(hass, [{"type": "homeassistant"}], [])
         await _async_ensure_owner(hass, login)
         await _async_finish_onboarding(hass)
+        await _async_ensure_dashboard(hass)
         if hass.config.config_source is ConfigSource.DEFAULT:
             await hass.config.async_update(
                 location_name=home.location_name,
@@ -152,3 +162,10 @@ async def _async_finish_onboarding(hass: HomeAssistant) -> None:
     done = (await store.async_load() or {"done": []})["done"]
     if set(done) != set(STEPS):
         await store.async_save({"done": list(dict.fromkeys([*done, *STEPS]))})
+
+
+async def _async_ensure_dashboard(hass: HomeAssistant) -> None:
+    store: Store[dict[str, Any]] = Store(hass, LOVELACE_STORAGE_VERSION, LOVELACE_STORAGE_KEY)
+    stored = await store.async_load()
+    if not stored or not stored.get("config"):
+        await store.async_save({"config": dashboard()})

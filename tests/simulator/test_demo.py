@@ -8,21 +8,24 @@ import socket
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from homeassistant.auth import auth_manager_from_config
 from homeassistant.auth.const import GROUP_ID_ADMIN
 from homeassistant.auth.providers.homeassistant import HassAuthProvider, InvalidAuth
 from homeassistant.components import onboarding
+from homeassistant.components.lovelace.dashboard import LovelaceStorage
 from homeassistant.components.onboarding.const import STEPS
 from homeassistant.config import load_yaml_config_file
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import METRIC_SYSTEM
 
-from demo.__main__ import home_assistant_command, home_assistant_env, port_in_use
+from demo import dashboard as board
+from demo.__main__ import home_assistant_command, home_assistant_env, parse_args, port_in_use
 from demo.prepare import (
+    CONFIG_DIR,
     HOME,
     LOGIN,
     REPO_ROOT,
@@ -182,3 +185,70 @@ def test_port_in_use_sees_a_listener(socket_enabled: None) -> None:
         port = listener.getsockname()[1]
         assert port_in_use(port)
     assert not port_in_use(port)
+
+
+def _entities(config: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for view in config["views"]:
+        for section in view["sections"]:
+            for card in section["cards"]:
+                if "entity" in card:
+                    found.append(card["entity"])
+                found.extend(row["entity"] for row in card.get("entities", []))
+    return found
+
+
+async def _dashboard(config_dir: Path) -> dict[str, Any]:
+    async with home_assistant(config_dir) as hass:
+        config: dict[str, Any] = await LovelaceStorage(hass, None).async_load(False)
+        return config
+
+
+async def test_default_dashboard_tells_the_story_from_left_to_right(prepared: Path) -> None:
+    config = await _dashboard(prepared)
+
+    assert config == board.dashboard()
+    (view,) = config["views"]
+    assert view["type"] == "sections"
+    headings = [section["cards"][0]["heading"] for section in view["sections"]]
+    assert headings == [
+        "1 · Simulated world",
+        "2 · Tesla cloud",
+        "3 · Bluetooth",
+        "4 · Demo Model 3",
+    ]
+    entities = _entities(config)
+    assert entities.index(board.CLOUD_OUTAGE) < entities.index(board.TESLA_CLOUD)
+    assert entities.index(board.TESLA_CLOUD) < entities.index(board.LAST_COMMAND_ROUTE)
+    assert entities.index(board.LAST_COMMAND_ROUTE) < entities.index(board.DOOR_LOCK)
+    assert {
+        board.TESLA_CLOUD_STATUS,
+        board.BLUETOOTH_CONNECTION,
+        board.ESTIMATED_CLOUD_COST,
+        board.CLIMATE,
+        board.CHARGE_LIMIT,
+        board.TRUNK,
+        board.HONK,
+        board.BATTERY,
+        board.BATTERY_RANGE,
+        board.CHARGING,
+        board.OUTAGE_KIND,
+        board.IN_BLUETOOTH_RANGE,
+        board.ASLEEP,
+        board.TAP_KEY_CARD,
+    } <= set(entities)
+
+
+async def test_preparing_again_keeps_a_dashboard_edited_in_the_ui(prepared: Path) -> None:
+    edited = {"views": [{"title": "Mine", "cards": []}]}
+    async with home_assistant(prepared) as hass:
+        await LovelaceStorage(hass, None).async_save(edited)
+
+    await async_prepare_storage(prepared)
+
+    assert await _dashboard(prepared) == edited
+
+
+def test_the_configuration_directory_can_be_chosen(tmp_path: Path) -> None:
+    assert parse_args([]).config_dir == CONFIG_DIR
+    assert parse_args(["--config-dir", str(tmp_path)]).config_dir == tmp_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
@@ -9,12 +10,22 @@ from unittest.mock import AsyncMock, patch
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from habluetooth import CONNECTABLE_FALLBACK_MAXIMUM_STALE_ADVERTISEMENT_SECONDS as STALE_S
+from habluetooth import UNAVAILABLE_TRACK_SECONDS as SWEEP_S
 from homeassistant import loader
-from homeassistant.config_entries import SOURCE_IMPORT, SOURCE_REAUTH, ConfigEntryState
+from homeassistant.components import bluetooth
+from homeassistant.config_entries import (
+    SOURCE_IMPORT,
+    SOURCE_REAUTH,
+    ConfigEntryState,
+    ConfigSubentryData,
+)
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_OPTION,
     CONF_ACCESS_TOKEN,
+    CONF_ADDRESS,
     CONF_PORT,
     CONF_URL,
     STATE_OFF,
@@ -35,12 +46,31 @@ import simulator.ha
 
 # Imported before Home Assistant mounts its test configuration, so that `custom_components` is
 # this repository's package and Tesla Resilient can be found.
+from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
 from custom_components.tesla_resilient.const import DOMAIN as TESLA_RESILIENT
+from custom_components.tesla_resilient.pairing import (
+    CONF_CAR_PUBLIC_KEY,
+    CONF_PRIVATE_KEY,
+    CONF_VIN,
+    SUBENTRY_VEHICLE_KEY,
+)
+from simulator.ble_car import VCSEC
 from simulator.fleet_api import FaultKind, FleetApiSimulator
-from simulator.ha.tesla_simulator import CONFIG_SCHEMA, async_ensure_tesla_resilient_entry
-from simulator.ha.tesla_simulator.const import ACCOUNT_SECRET, DOMAIN
+from simulator.ha.tesla_simulator import (
+    CONFIG_SCHEMA,
+    async_ensure_tesla_resilient_entry,
+    async_set_up_demo_account,
+)
+from simulator.ha.tesla_simulator.const import (
+    ACCOUNT_SECRET,
+    CAR_KEY_SECRET,
+    CONF_BLUETOOTH_KEY_ADDED,
+    DOMAIN,
+)
 from simulator.ha.tesla_simulator.hub import OutageKind, SimulatorHub
+from simulator.ha.tesla_simulator.radio import CarRadio, car_private_key
 from simulator.vehicle import VirtualCar
+from tests.simulator.test_ble_car import Central, add_key_request, unsigned
 
 OUTAGE = "switch.tesla_simulator_cloud_outage"
 OUTAGE_KIND = "select.tesla_simulator_outage_kind"
@@ -78,7 +108,9 @@ async def tesla_simulator_integration(hass: HomeAssistant) -> None:
 def ensure_account() -> Generator[AsyncMock]:
     """Leave the Tesla Resilient account alone: tests here are about the simulator."""
     with patch(
-        "simulator.ha.tesla_simulator.async_ensure_tesla_resilient_entry", autospec=True
+        "simulator.ha.tesla_simulator.async_ensure_tesla_resilient_entry",
+        autospec=True,
+        return_value=None,
     ) as ensure:
         yield ensure
 
@@ -87,6 +119,7 @@ def ensure_account() -> Generator[AsyncMock]:
 async def hub(
     hass: HomeAssistant,
     socket_enabled: None,
+    ha_bluetooth: None,
     tesla_simulator_integration: None,
     ensure_account: AsyncMock,
 ) -> SimulatorHub:
@@ -305,6 +338,7 @@ async def test_the_car_falling_asleep_on_its_own_shows_at_the_next_refresh(
 async def test_port_in_use_retries_setup(
     hass: HomeAssistant,
     socket_enabled: None,
+    ha_bluetooth: None,
     tesla_simulator_integration: None,
     ensure_account: AsyncMock,
 ) -> None:
@@ -393,3 +427,206 @@ async def test_adds_nothing_next_to_another_account(hass: HomeAssistant, hub: Si
     await async_ensure_tesla_resilient_entry(hass, hub)
 
     assert len(hass.config_entries.async_entries(TESLA_RESILIENT)) == 1
+
+
+def radio_of(hub: SimulatorHub) -> CarRadio:
+    assert isinstance(hub.bluetooth, CarRadio)
+    return hub.bluetooth
+
+
+def fire_after(hass: HomeAssistant, seconds: float) -> None:
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+
+
+async def test_the_car_is_heard_through_the_simulated_proxy(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    radio = radio_of(hub)
+
+    info = bluetooth.async_last_service_info(hass, radio.proxy.address, connectable=True)
+
+    assert info is not None
+    assert info.name == radio.ble_car.local_name
+    assert radio.ble_car.car is hub.car
+
+
+async def test_range_switch_takes_the_car_out_of_home_assistants_bluetooth_and_back(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    address = radio_of(hub).proxy.address
+
+    await call(hass, "switch", "turn_off", IN_RANGE)
+    fire_after(hass, STALE_S + 1)
+    fire_after(hass, STALE_S + SWEEP_S)
+    await hass.async_block_till_done()
+
+    assert not radio_of(hub).proxy.in_range
+    assert bluetooth.async_ble_device_from_address(hass, address, connectable=True) is None
+
+    await call(hass, "switch", "turn_on", IN_RANGE)
+
+    assert bluetooth.async_ble_device_from_address(hass, address, connectable=True) is not None
+
+
+async def test_tap_key_card_button_completes_a_pending_pairing(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    ble_car = radio_of(hub).ble_car
+    key = public_key_bytes(generate_private_key())
+    phone = Central(ble_car, mtu=185)
+    phone.send(unsigned(VCSEC, add_key_request(key).SerializeToString()))
+    assert key not in ble_car.known_keys
+
+    await call(hass, "button", "press", TAP_KEY_CARD)
+
+    assert key in ble_car.known_keys
+
+
+async def test_the_car_keeps_its_bluetooth_key_across_restarts(hub: SimulatorHub) -> None:
+    car_key = radio_of(hub).ble_car.public_key
+
+    assert car_key == car_private_key(CAR_KEY_SECRET).public_key().public_bytes(
+        Encoding.X962, PublicFormat.UncompressedPoint
+    )
+    assert car_key != car_private_key(b"another car").public_key().public_bytes(
+        Encoding.X962, PublicFormat.UncompressedPoint
+    )
+
+
+async def test_the_demo_account_gets_a_bluetooth_key_paired_with_the_car(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    ha_bluetooth: None,
+    tesla_simulator_integration: None,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+
+    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    radio = radio_of(simulator_entry.runtime_data)
+    (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
+    (subentry,) = entry.subentries.values()
+    assert subentry.subentry_type == SUBENTRY_VEHICLE_KEY
+    assert subentry.unique_id == radio.ble_car.car.vin
+    assert subentry.title == "Demo Model 3"
+    assert subentry.data[CONF_VIN] == radio.ble_car.car.vin
+    assert subentry.data[CONF_CAR_PUBLIC_KEY] == radio.ble_car.public_key.hex()
+    assert subentry.data[CONF_ADDRESS] == radio.proxy.address
+    assert radio.ble_car.known_keys == {public_key_bytes(subentry.data[CONF_PRIVATE_KEY])}
+    assert simulator_entry.data[CONF_BLUETOOTH_KEY_ADDED] is True
+
+
+def account_with_key(hub: SimulatorHub, pem: str, vin: str) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: hub.fleet_api.access_token},
+        subentries_data=[
+            ConfigSubentryData(
+                data={CONF_VIN: vin, CONF_PRIVATE_KEY: pem},
+                subentry_type=SUBENTRY_VEHICLE_KEY,
+                title="Demo Model 3",
+                unique_id=vin,
+            )
+        ],
+    )
+
+
+async def test_keys_stored_by_tesla_resilient_are_on_the_car_after_a_restart(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    pem = generate_private_key()
+    account_with_key(hub, pem, hub.car.vin).add_to_hass(hass)
+    account_with_key(hub, generate_private_key(), "5YJ3E7EB0NF999999").add_to_hass(hass)
+    MockConfigEntry(
+        domain=TESLA_RESILIENT, data={CONF_VIN: hub.car.vin, CONF_PRIVATE_KEY: "not a key"}
+    ).add_to_hass(hass)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    restarted: SimulatorHub = entry.runtime_data
+    assert radio_of(restarted).ble_car.known_keys == {public_key_bytes(pem)}
+
+
+async def test_a_removed_demo_key_is_not_added_again(
+    hass: HomeAssistant, hub: SimulatorHub, ensure_account: AsyncMock
+) -> None:
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_BLUETOOTH_KEY_ADDED: True}
+    )
+    account = MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: hub.fleet_api.access_token},
+    )
+    account.add_to_hass(hass)
+    ensure_account.return_value = account
+
+    await async_set_up_demo_account(hass, entry, radio_of(hub))
+
+    assert not account.subentries
+    assert not radio_of(hub).ble_car.known_keys
+
+
+async def test_the_demo_key_is_added_to_an_account_from_an_earlier_run(
+    hass: HomeAssistant, hub: SimulatorHub, ensure_account: AsyncMock
+) -> None:
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    account = MockConfigEntry(
+        domain=TESLA_RESILIENT,
+        data={CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: hub.fleet_api.access_token},
+    )
+    account.add_to_hass(hass)
+    ensure_account.return_value = account
+
+    await async_set_up_demo_account(hass, entry, radio_of(hub))
+    await async_set_up_demo_account(hass, entry, radio_of(hub))
+
+    (subentry,) = account.subentries.values()
+    assert radio_of(hub).ble_car.known_keys == {public_key_bytes(subentry.data[CONF_PRIVATE_KEY])}
+
+
+async def test_a_new_key_pairs_through_add_bluetooth_key_and_the_key_card_button(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    tesla_ble_through_ha: None,
+    ble_no_backoff: None,
+    tesla_simulator_integration: None,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    radio = radio_of(simulator_entry.runtime_data)
+    (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
+    (demo_key,) = entry.subentries.values()
+    hass.config_entries.async_remove_subentry(entry, demo_key.subentry_id)
+    radio.ble_car.remove_key(public_key_bytes(demo_key.data[CONF_PRIVATE_KEY]))
+    await hass.async_block_till_done()
+
+    flows = hass.config_entries.subentries
+    result = await flows.async_init(
+        (entry.entry_id, SUBENTRY_VEHICLE_KEY), context={"source": "user"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await flows.async_configure(result["flow_id"], {CONF_VIN: hub_vin(radio)})
+    assert result["step_id"] == "pair"
+    result = await flows.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    for _ in range(500):
+        await call(hass, "button", "press", TAP_KEY_CARD)
+        if radio.ble_car.known_keys:
+            break
+        await asyncio.sleep(0.01)
+    await hass.async_block_till_done()
+    result = await flows.async_configure(result["flow_id"])
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (new_key,) = entry.subentries.values()
+    assert new_key.data[CONF_PRIVATE_KEY] != demo_key.data[CONF_PRIVATE_KEY]
+    assert new_key.data[CONF_CAR_PUBLIC_KEY] == radio.ble_car.public_key.hex()
+    assert radio.ble_car.known_keys == {public_key_bytes(new_key.data[CONF_PRIVATE_KEY])}
+
+
+def hub_vin(radio: CarRadio) -> str:
+    return radio.ble_car.car.vin

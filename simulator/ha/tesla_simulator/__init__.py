@@ -25,12 +25,16 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from simulator.ble_car import BleCar
+from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
 
 from .const import (
     ACCOUNT_SECRET,
+    CAR_KEY_SECRET,
     CAR_NAME,
+    CONF_BLUETOOTH_KEY_ADDED,
     DEFAULT_PORT,
     DOMAIN,
     HOST,
@@ -39,6 +43,7 @@ from .const import (
     TOKEN_LIFETIME_S,
 )
 from .hub import SimulatorHub
+from .radio import CarRadio, async_add_bluetooth_key, car_private_key, stored_public_keys
 
 LOGGER = logging.getLogger(__package__)
 
@@ -80,7 +85,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) -> bool:
-    """Start the simulated Fleet API for a fresh virtual car and add the simulator's entities."""
+    """Start a fresh virtual car with its Fleet API and Bluetooth proxy; add the entities."""
     port: int = entry.data.get(CONF_PORT, DEFAULT_PORT)
     car = VirtualCar(display_name=CAR_NAME)
     fleet_api = FleetApiSimulator(
@@ -96,12 +101,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
             translation_placeholders={"port": str(port), "error": str(err)},
         ) from err
 
+    ble_car = BleCar(car, private_key=car_private_key(CAR_KEY_SECRET))
+    for public_key in stored_public_keys(hass, car.vin):
+        ble_car.add_known_key(public_key)
+    radio = CarRadio(ble_car, SimulatedBluetoothProxy(hass, ble_car))
+    entry.async_on_unload(radio.proxy.async_stop)
+
     hub = entry.runtime_data = SimulatorHub(car, fleet_api)
+    hub.connect_bluetooth(radio)
     entry.async_on_unload(hub.attach())
 
     @callback
     def refresh(_now: datetime) -> None:
         hub.refresh()
+        ble_car.tick()
 
     async def stop(_event: Event) -> None:
         await fleet_api.stop()
@@ -114,7 +127,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_task(
-        hass, async_ensure_tesla_resilient_entry(hass, hub), "tesla_simulator account"
+        hass, async_set_up_demo_account(hass, entry, radio), "tesla_simulator account"
     )
     return True
 
@@ -126,14 +139,39 @@ async def async_unload_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) -
     return unloaded
 
 
-async def async_ensure_tesla_resilient_entry(hass: HomeAssistant, hub: SimulatorHub) -> None:
-    """Add Tesla Resilient for the simulated account through its own flow, once.
+async def async_set_up_demo_account(
+    hass: HomeAssistant, entry: SimulatorConfigEntry, radio: CarRadio
+) -> None:
+    """Add Tesla Resilient for the simulated account and, once, a Bluetooth key paired with the car.
+
+    The car goes on air afterwards, so Tesla Resilient never offers to set up a car it already
+    has a key for. Removing that key later is left alone; pairing a new one goes through Tesla
+    Resilient's own "Add Bluetooth key" and the simulator's key card.
+    """
+    try:
+        account = await async_ensure_tesla_resilient_entry(hass, entry.runtime_data)
+        if account is not None and not entry.data.get(CONF_BLUETOOTH_KEY_ADDED):
+            await async_add_bluetooth_key(hass, account, radio)
+            hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_BLUETOOTH_KEY_ADDED: True}
+            )
+    finally:
+        await radio.proxy.async_start()
+
+
+async def async_ensure_tesla_resilient_entry(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> ConfigEntry | None:
+    """Return Tesla Resilient's entry for the simulated account, added through its own flow once.
 
     The simulated account and its tokens survive restarts (ACCOUNT_SECRET), so an entry added by
-    an earlier run keeps working and is left alone.
+    an earlier run keeps working and is left alone. With only other accounts, nothing is added.
     """
-    if hass.config_entries.async_entries(TESLA_RESILIENT):
-        return
+    if entries := hass.config_entries.async_entries(TESLA_RESILIENT):
+        return next(
+            (entry for entry in entries if entry.data.get(CONF_URL) == hub.fleet_api.base_url),
+            None,
+        )
     flow = hass.config_entries.flow
     result = await flow.async_init(TESLA_RESILIENT, context={"source": SOURCE_USER})
     if result["type"] is FlowResultType.MENU:
@@ -143,10 +181,13 @@ async def async_ensure_tesla_resilient_entry(hass: HomeAssistant, hub: Simulator
             result["flow_id"],
             {CONF_URL: hub.fleet_api.base_url, CONF_ACCESS_TOKEN: hub.fleet_api.access_token},
         )
-    if result["type"] is not FlowResultType.CREATE_ENTRY:
-        if result["type"] is FlowResultType.FORM:
-            flow.async_abort(result["flow_id"])
-        LOGGER.warning(
-            "Tesla Resilient was not added for the simulated account: %s",
-            result.get("errors") or result.get("reason"),
-        )
+    if result["type"] is FlowResultType.CREATE_ENTRY:
+        entry: ConfigEntry = result["result"]
+        return entry
+    if result["type"] is FlowResultType.FORM:
+        flow.async_abort(result["flow_id"])
+    LOGGER.warning(
+        "Tesla Resilient was not added for the simulated account: %s",
+        result.get("errors") or result.get("reason"),
+    )
+    return None

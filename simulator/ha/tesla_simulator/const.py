@@ -17,3 +17,9 @@ REFRESH_INTERVAL: Final = timedelta(seconds=1)
 
 ACCOUNT_SECRET: Final = b"tesla-resilient-demo-account"
 """Keeps the simulated account and its tokens the same across restarts of the demo."""
+
+CAR_KEY_SECRET: Final = b"tesla-resilient-demo-car-key"
+"""The car's own Bluetooth key comes from this, so a key pinned in an earlier run still matches."""
+
+CONF_BLUETOOTH_KEY_ADDED: Final = "bluetooth_key_added"
+"""Set in the simulator's entry once the demo account has been given its Bluetooth key."""

@@ -1,0 +1,273 @@
+// The demo's outage story in headless Chromium: cloud down, lock over Bluetooth, cloud back.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:8123';
+const OUT = path.resolve(process.env.E2E_OUT ?? '.e2e');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const WAIT_MS = Number(process.env.E2E_WAIT_S ?? 90) * 1000;
+const START_MS = Number(process.env.E2E_START_S ?? 180) * 1000;
+const SETTLE_MS = 1000;
+const LOGIN = { username: 'demo', password: 'demo' };
+const DASHBOARD = '/lovelace/story';
+
+const E = {
+  cloud: 'binary_sensor.tesla_cloud',
+  cloudStatus: 'sensor.tesla_cloud_status',
+  route: 'sensor.demo_model_3_last_command_route',
+  lock: 'lock.demo_model_3_doors',
+  outage: 'switch.tesla_simulator_cloud_outage',
+};
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, probe, timeoutMs = WAIT_MS, everyMs = 1000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (err) {
+      last = err.message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (last: ${last})`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+async function post(pathname, body, form = false) {
+  const response = await fetch(BASE + pathname, {
+    method: 'POST',
+    headers: { 'Content-Type': form ? 'application/x-www-form-urlencoded' : 'application/json' },
+    body: form ? new URLSearchParams(body).toString() : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`POST ${pathname}: ${response.status}`);
+  return response.json();
+}
+
+async function accessToken() {
+  const clientId = `${BASE}/`;
+  const flow = await post('/auth/login_flow', {
+    client_id: clientId,
+    handler: ['homeassistant', null],
+    redirect_uri: clientId,
+  });
+  const login = await post(`/auth/login_flow/${flow.flow_id}`, { client_id: clientId, ...LOGIN });
+  if (login.type !== 'create_entry') throw new Error(`login refused: ${JSON.stringify(login)}`);
+  const token = await post(
+    '/auth/token',
+    { grant_type: 'authorization_code', code: login.result, client_id: clientId },
+    true,
+  );
+  return token.access_token;
+}
+
+class Api {
+  constructor(token) {
+    this.headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  }
+
+  async entity(entityId) {
+    const response = await fetch(`${BASE}/api/states/${entityId}`, { headers: this.headers });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`GET ${entityId}: ${response.status}`);
+    return response.json();
+  }
+
+  async state(entityId) {
+    return (await this.entity(entityId))?.state;
+  }
+
+  async call(domain, service, data) {
+    const response = await fetch(`${BASE}/api/services/${domain}/${service}`, {
+      method: 'POST',
+      headers: this.headers,
+      body: JSON.stringify(data),
+    });
+    if (!response.ok) throw new Error(`${domain}.${service}: ${response.status}`);
+  }
+}
+
+const results = [];
+let page;
+
+async function shot(name) {
+  await page.waitForTimeout(SETTLE_MS);
+  const file = path.join(OUT, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return path.basename(file);
+}
+
+async function step(name, run) {
+  const started = Date.now();
+  try {
+    const detail = await run();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    results.push({ name, ok: true });
+    console.log(`PASS  ${name} (${seconds} s)${detail ? `: ${detail}` : ''}`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`FAIL  ${name}: ${err.message}`);
+    if (page) console.log(`      screenshot ${await shot('failure').catch(() => 'none')}`);
+    throw err;
+  }
+}
+
+function row(tag, name) {
+  return page.locator(tag).filter({ hasText: name }).first();
+}
+
+function tile(name) {
+  return page.locator('hui-tile-card').filter({ hasText: name }).first();
+}
+
+function deepText(element) {
+  const parts = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) parts.push(node.textContent);
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(element);
+  return parts.join(' ').replace(/\s+/g, ' ').trim();
+}
+
+async function tileShows(name, state) {
+  const shown = await tile(name).evaluate(deepText);
+  if (!new RegExp(`\\b${state}\\b`, 'i').test(shown)) throw new Error(`${name} shows "${shown}"`);
+  return shown;
+}
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  let api;
+  const consoleErrors = [];
+
+  await step('Home Assistant is up with the demo account', async () => {
+    api = new Api(await until('the login to work', accessToken, START_MS, 2000));
+    await until(`${E.lock} and ${E.cloud} to appear`, async () => {
+      const [lock, cloud] = [await api.state(E.lock), await api.state(E.cloud)];
+      return lock && lock !== 'unavailable' && cloud && `lock ${lock}, cloud ${cloud}`;
+    }, START_MS);
+    return `cloud ${await api.state(E.cloud)}, status ${await api.state(E.cloudStatus)}`;
+  });
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        consoleErrors.push(`${message.text()} (${message.location().url})`);
+      }
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+
+    await step('log in as demo/demo and open the dashboard', async () => {
+      await page.goto(BASE + DASHBOARD);
+      await page.getByLabel('Username').fill(LOGIN.username);
+      await page.getByLabel('Password', { exact: true }).fill(LOGIN.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`**${DASHBOARD}`);
+      await tile('Tesla cloud').waitFor();
+      await until('Tesla cloud to show Connected', () => tileShows('Tesla cloud', 'Connected'));
+      return shot('01-dashboard');
+    });
+
+    await step('unlock the car from the dashboard', async () => {
+      const lockRow = row('hui-lock-entity-row', 'Door lock');
+      if ((await api.state(E.lock)) !== 'unlocked') {
+        await lockRow.getByRole('button', { name: /^unlock$/i }).click();
+      }
+      await until(`${E.lock} unlocked`, async () => (await api.state(E.lock)) === 'unlocked');
+      await lockRow.getByRole('button', { name: /^lock$/i }).waitFor();
+      return shot('02-unlocked');
+    });
+
+    await step('switch the cloud outage on', async () => {
+      await row('hui-toggle-entity-row', 'Cloud outage').locator('ha-switch').click();
+      await until(`${E.outage} on`, async () => (await api.state(E.outage)) === 'on');
+      return shot('03-outage-on');
+    });
+
+    await step('Tesla cloud goes disconnected', async () => {
+      const shown = await until('Tesla cloud to show Disconnected', () =>
+        tileShows('Tesla cloud', 'Disconnected'),
+      );
+      const state = await api.state(E.cloud);
+      if (state !== 'off') throw new Error(`${E.cloud} is ${state} over REST`);
+      const status = await until('Cloud status to show Outage', () =>
+        tileShows('Cloud status', 'Outage'),
+      );
+      return `${shown}; ${status}; ${await shot('04-cloud-down')}`;
+    });
+
+    await step('lock the car: it locks over Bluetooth', async () => {
+      await until('Bluetooth connection to show Connected', () =>
+        tileShows('Bluetooth connection', 'Connected'),
+      );
+      const lockRow = row('hui-lock-entity-row', 'Door lock');
+      const pressed = Date.now() - 1000;
+      await lockRow.getByRole('button', { name: /^lock$/i }).click();
+      await until(`${E.lock} locked`, async () => (await api.state(E.lock)) === 'locked');
+      await lockRow.getByRole('button', { name: /^unlock$/i }).waitFor();
+      const route = await until('the lock command on the Bluetooth route', async () => {
+        const entity = await api.entity(E.route);
+        const fresh = entity && Date.parse(entity.last_updated) >= pressed;
+        if (!fresh || !/bluetooth/i.test(entity.state)) {
+          throw new Error(`route ${JSON.stringify(entity?.state)}, ${entity?.last_updated}`);
+        }
+        return `${entity.state} (${JSON.stringify(entity.attributes)})`;
+      });
+      await until('Last command route to show Bluetooth', () =>
+        tileShows('Last command route', 'Bluetooth'),
+      );
+      const screenshot = await shot('05-locked-over-bluetooth');
+      const lock = await api.state(E.lock);
+      if (lock !== 'locked') throw new Error(`${E.lock} went back to ${lock}`);
+      return `route ${route}; ${screenshot}`;
+    });
+
+    await step('switch the cloud outage off: Tesla cloud comes back', async () => {
+      await row('hui-toggle-entity-row', 'Cloud outage').locator('ha-switch').click();
+      await until(`${E.outage} off`, async () => (await api.state(E.outage)) === 'off');
+      const shown = await until('Tesla cloud to show Connected', () =>
+        tileShows('Tesla cloud', 'Connected'),
+      );
+      const state = await api.state(E.cloud);
+      if (state !== 'on') throw new Error(`${E.cloud} is ${state} over REST`);
+      const lock = await api.state(E.lock);
+      if (lock !== 'locked') throw new Error(`${E.lock} is ${lock} once the cloud is back`);
+      return `${shown}; status ${await api.state(E.cloudStatus)}; ${await shot('06-cloud-back')}`;
+    });
+
+    await step('no browser console errors', async () => {
+      if (consoleErrors.length) throw new Error(consoleErrors.join('\n      '));
+    });
+  } finally {
+    await browser.close();
+  }
+}
+
+try {
+  await main();
+  console.log(`\nAll ${results.length} steps passed; screenshots in ${OUT}`);
+} catch {
+  const passed = results.filter((result) => result.ok).length;
+  console.log(`\n${passed} of ${results.length} steps passed before the failure`);
+  process.exitCode = 1;
+}
