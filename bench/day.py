@@ -140,6 +140,7 @@ class DayResult:
     jumps: int
     real_s: float
     token_refreshes: int
+    started_at: float = 0.0
     climate_on_seen_after_s: float | None = None
     climate_off_seen_after_s: float | None = None
     events: list[str] = field(default_factory=list)
@@ -253,6 +254,7 @@ async def simulate_day(
         jumps=time.jumps - jumps_before,
         real_s=real_monotonic() - started,
         token_refreshes=by_path.get("oauth2/v3/token", 0),
+        started_at=start,
         climate_on_seen_after_s=watch.on_after,
         climate_off_seen_after_s=watch.off_after,
         events=applied,

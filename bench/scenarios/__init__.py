@@ -10,7 +10,18 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SCENARIOS: tuple[str, ...] = ("baseline_day", "resilient_day")
+SCENARIOS: tuple[str, ...] = (
+    "baseline_day",
+    "resilient_day",
+    "detection_hard",
+    "detection_blackhole",
+    "recovery",
+    "false_outages",
+    "command_outage_overhead",
+    "first_command_silent_outage",
+    "ble_handshakes",
+    "setup_cloud_down",
+)
 """Scenario modules in the order they run."""
 
 
