@@ -12,6 +12,7 @@ from custom_components.tesla_resilient.const import DOMAIN
 from simulator.fleet_api import FleetApiSimulator
 
 VIN = "5YJ3E7EB0NF000001"
+OTHER_VIN = "5YJ3E7EB0NF000002"
 
 type Advance = Callable[[float], Awaitable[None]]
 

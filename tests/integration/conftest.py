@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.application_credentials import (
+    ClientCredential,
+    async_import_client_credential,
+)
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -20,6 +25,8 @@ from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.models import DATA_CLOCK, Clock
 from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
+from simulator.vehicle import VirtualCar
+from tests.integration.common import OTHER_VIN
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +87,27 @@ def advance(
         await hass.async_block_till_done(wait_background_tasks=True)
 
     return advance
+
+
+@pytest.fixture
+async def other_api(clock: FakeClock) -> AsyncGenerator[FleetApiSimulator]:
+    """A second account with another car; it knows none of the first account's tokens."""
+    sim = FleetApiSimulator(
+        VirtualCar(vin=OTHER_VIN, display_name="Other", clock=clock, wall_clock=clock.wall),
+        clock=clock,
+        wall_clock=clock.wall,
+    )
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def credentials(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> None:
+    """The simulator's OAuth client, stored as application credentials."""
+    assert await async_setup_component(hass, "application_credentials", {})
+    await async_import_client_credential(
+        hass, DOMAIN, ClientCredential(fleet_api.client_id, fleet_api.client_secret), "sim"
+    )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from homeassistant.components.application_credentials import (
-    ClientCredential,
-    async_import_client_credential,
-)
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
@@ -22,34 +18,15 @@ from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.tesla_resilient.cloud import CloudError, token_subject
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.health import Outcome
-from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
-from simulator.vehicle import VirtualCar
 
 REDIRECT = "https://example.com/auth/external/callback"
-OTHER_VIN = "5YJ3E7EB0NF000002"
-
-
-@pytest.fixture
-async def other_api(clock: FakeClock) -> AsyncGenerator[FleetApiSimulator]:
-    """A second account with another car."""
-    sim = FleetApiSimulator(
-        VirtualCar(vin=OTHER_VIN, display_name="Other", clock=clock, wall_clock=clock.wall),
-        clock=clock,
-        wall_clock=clock.wall,
-    )
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 async def start_token_flow(hass: HomeAssistant) -> dict[str, Any]:
@@ -239,14 +216,6 @@ async def test_token_reconfigure(
 
 
 # -- OAuth2 --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def credentials(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> Iterator[None]:
-    assert await async_setup_component(hass, "application_credentials", {})
-    await async_import_client_credential(
-        hass, DOMAIN, ClientCredential(fleet_api.client_id, fleet_api.client_secret), "sim"
-    )
 
 
 @pytest.fixture

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-from homeassistant.components.application_credentials import (
-    ClientCredential,
-    async_import_client_credential,
-)
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData, UnknownHandler
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -26,39 +20,12 @@ from custom_components.tesla_resilient.const import (
     DOMAIN,
 )
 from custom_components.tesla_resilient.pairing import CONF_VIN, SUBENTRY_VEHICLE_KEY
-from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
-from simulator.vehicle import VirtualCar
 
 from .common import VIN
 from .test_config_flow import sign_in, start_oauth, start_token_flow, suggested
 
-OTHER_VIN = "5YJ3E7EB0NF000002"
 UNREACHABLE = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-async def other_api(clock: FakeClock) -> AsyncGenerator[FleetApiSimulator]:
-    """A second account's server, which knows none of the first account's tokens."""
-    sim = FleetApiSimulator(
-        VirtualCar(vin=OTHER_VIN, display_name="Other", clock=clock, wall_clock=clock.wall),
-        clock=clock,
-        wall_clock=clock.wall,
-    )
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
-
-
-@pytest.fixture
-async def credentials(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> None:
-    """The simulator's OAuth client, stored as application credentials."""
-    assert await async_setup_component(hass, "application_credentials", {})
-    await async_import_client_credential(
-        hass, DOMAIN, ClientCredential(fleet_api.client_id, fleet_api.client_secret), "sim"
-    )
 
 
 def oauth_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
