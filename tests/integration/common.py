@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -34,3 +36,20 @@ def state_of(hass: HomeAssistant, platform: str, key: str) -> Any:
 def requests_to(sim: FleetApiSimulator, suffix: str) -> int:
     """How many requests reached a path ending in `suffix`."""
     return sum(1 for record in sim.requests if record.path.endswith(suffix))
+
+
+@contextmanager
+def tesla_servers_at(auth: FleetApiSimulator, regions: Sequence[str]) -> Iterator[None]:
+    """Send Tesla's sign-in to `auth` and try the regional Fleet API servers `regions` in order."""
+    with (
+        patch(
+            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
+            f"{auth.base_url}/oauth2/v3/authorize",
+        ),
+        patch(
+            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
+            f"{auth.base_url}/oauth2/v3/token",
+        ),
+        patch("custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS", tuple(regions)),
+    ):
+        yield

@@ -25,6 +25,7 @@ from custom_components.tesla_resilient.cloud import CloudError, token_subject
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.health import Outcome
 from simulator.fleet_api import FaultKind, FleetApiSimulator
+from tests.integration.common import tesla_servers_at
 
 REDIRECT = "https://example.com/auth/external/callback"
 
@@ -221,20 +222,7 @@ async def test_token_reconfigure(
 @pytest.fixture
 def tesla_servers(fleet_api: FleetApiSimulator) -> Iterator[None]:
     """Point Tesla's auth and regional servers at the simulator (the first region is down)."""
-    with (
-        patch(
-            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
-            f"{fleet_api.base_url}/oauth2/v3/authorize",
-        ),
-        patch(
-            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
-            f"{fleet_api.base_url}/oauth2/v3/token",
-        ),
-        patch(
-            "custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS",
-            ("http://127.0.0.1:9", fleet_api.base_url),
-        ),
-    ):
+    with tesla_servers_at(fleet_api, ("http://127.0.0.1:9", fleet_api.base_url)):
         yield
 
 
@@ -289,20 +277,7 @@ async def test_oauth_way_cannot_reach_any_region(
     hass_client_no_auth: ClientSessionGenerator,
     fleet_api: FleetApiSimulator,
 ) -> None:
-    with (
-        patch(
-            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
-            f"{fleet_api.base_url}/oauth2/v3/authorize",
-        ),
-        patch(
-            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
-            f"{fleet_api.base_url}/oauth2/v3/token",
-        ),
-        patch(
-            "custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS",
-            ("http://127.0.0.1:9",),
-        ),
-    ):
+    with tesla_servers_at(fleet_api, ("http://127.0.0.1:9",)):
         result = await sign_in(hass, hass_client_no_auth, await start_oauth(hass))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "cannot_connect"
@@ -355,20 +330,7 @@ async def test_oauth_reauth_with_another_account(
         },
     )
     entry.add_to_hass(hass)
-    with (
-        patch(
-            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
-            f"{other_api.base_url}/oauth2/v3/authorize",
-        ),
-        patch(
-            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
-            f"{other_api.base_url}/oauth2/v3/token",
-        ),
-        patch(
-            "custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS",
-            (other_api.base_url,),
-        ),
-    ):
+    with tesla_servers_at(other_api, (other_api.base_url,)):
         result = await entry.start_reauth_flow(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
         result = await sign_in(hass, hass_client_no_auth, result)

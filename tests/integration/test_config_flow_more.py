@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
@@ -22,7 +21,7 @@ from custom_components.tesla_resilient.const import (
 from custom_components.tesla_resilient.pairing import CONF_VIN, SUBENTRY_VEHICLE_KEY
 from simulator.fleet_api import FleetApiSimulator
 
-from .common import VIN
+from .common import VIN, tesla_servers_at
 from .test_config_flow import sign_in, start_oauth, start_token_flow, suggested
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -93,20 +92,7 @@ async def test_oauth_way_rejected_by_a_region_outranks_an_unreachable_one(
     fleet_api: FleetApiSimulator,
     other_api: FleetApiSimulator,
 ) -> None:
-    with (
-        patch(
-            "custom_components.tesla_resilient.application_credentials.AUTHORIZE_URL",
-            f"{fleet_api.base_url}/oauth2/v3/authorize",
-        ),
-        patch(
-            "custom_components.tesla_resilient.application_credentials.TOKEN_URL",
-            f"{fleet_api.base_url}/oauth2/v3/token",
-        ),
-        patch(
-            "custom_components.tesla_resilient.config_flow.FLEET_API_SERVERS",
-            (other_api.base_url, UNREACHABLE),
-        ),
-    ):
+    with tesla_servers_at(fleet_api, (other_api.base_url, UNREACHABLE)):
         result = await sign_in(hass, hass_client_no_auth, await start_oauth(hass))
 
     assert result["type"] is FlowResultType.ABORT
