@@ -16,16 +16,6 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-def expected_lingering_timers() -> bool:
-    """Let Home Assistant's harness warn about timers left after a scenario instead of failing.
-
-    The integration's own tests check cleanup; here a timer left behind (for example a Bluetooth
-    idle timer still pending at unload) must not cost the run its figures.
-    """
-    return True
-
-
-@pytest.fixture
 def bench_session(request: pytest.FixtureRequest) -> BenchSession:
     """The run's collector: the one `python -m bench` passes in, or one with default settings."""
     session = request.config.stash.get(SESSION_KEY, None)

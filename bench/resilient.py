@@ -15,6 +15,7 @@ from homeassistant.const import (
     CONF_URL,
     SERVICE_LOCK,
     SERVICE_UNLOCK,
+    STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -31,6 +32,9 @@ CLOUD_ENTITY = "binary_sensor.tesla_cloud"
 
 STATUS_ENTITY = "sensor.tesla_cloud_status"
 """The Tesla cloud status: online, degraded, outage, auth_failed, rate_limited."""
+
+READY_LIMIT_S = 60.0
+"""How long after setup the car's lock may take to show a state."""
 
 TOKEN_URL_TARGET = "custom_components.tesla_resilient.application_credentials.TOKEN_URL"
 
@@ -93,11 +97,26 @@ async def loaded_account(
         await rig.time.run(hass.config_entries.async_setup(entry.entry_id))
         if entry.state is not ConfigEntryState.LOADED:
             raise RuntimeError(f"{DOMAIN} did not load: {entry.state} {entry.reason}")
+        await _until_lock_shown(rig)
         try:
             yield entry
         finally:
             if entry.state is ConfigEntryState.LOADED:
                 await rig.time.run(hass.config_entries.async_unload(entry.entry_id))
+
+
+async def _until_lock_shown(rig: Rig, limit_s: float = READY_LIMIT_S) -> None:
+    """Wait until the car's lock shows a state, as a user would before tapping it.
+
+    Setup does not wait for the first Bluetooth read, and Home Assistant skips an unavailable
+    entity's actions, so a scenario starts once the entity it acts on is there to act on.
+    """
+    deadline = rig.time.now() + limit_s
+    lock = lock_entity(rig.hass, rig.car.vin)
+    while (state := rig.hass.states.get(lock)) is None or state.state == STATE_UNAVAILABLE:
+        if rig.time.now() >= deadline:
+            raise RuntimeError(f"{lock} still unavailable {limit_s:g} s after setup")
+        await rig.time.advance(0.25)
 
 
 def lock_entity(hass: HomeAssistant, vin: str) -> str:

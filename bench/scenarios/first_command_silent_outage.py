@@ -99,8 +99,8 @@ async def run(ctx: Context) -> list[Figure]:
 
     - in_range: the car has been in Bluetooth range all along (automatic routing picks
       Bluetooth while it answers).
-    - back_in_range: the car has just come back into range and Bluetooth has not read it
-      yet, so automatic routing tries the cloud first, which is silently down.
+    - back_in_range: the car has just come back into range after Bluetooth failed to reach it,
+      and Bluetooth has not read it yet; it has advertised since, so routing may try it first.
     """
     rng = random.Random(SEED)
     runs: list[dict[str, Any]] = []

@@ -174,6 +174,12 @@ def _bluetooth(
         hass, entry, link, vehicle.state, name=vehicle.summary.display_name, clock=clock
     )
     vehicle.attach_bluetooth(coordinator)
+    # The first read takes a connection and several round trips; setup does not wait for it,
+    # so Home Assistant starts at once even when the cloud is down. Entities fill in when it
+    # ends, and commands can go over Bluetooth meanwhile. Unloading or stopping cancels it.
+    entry.async_create_background_task(
+        hass, coordinator.async_refresh(), f"{DOMAIN} first Bluetooth read {vehicle.vin[-6:]}"
+    )
     return coordinator
 
 
@@ -188,7 +194,7 @@ async def _async_add_vehicle(
     summary: VehicleSummary,
     key: ConfigSubentry | None,
 ) -> VehicleRuntime:
-    """Add one vehicle of the account, read over Bluetooth first when it has a key."""
+    """Add one vehicle of the account, with a Bluetooth link when it has a key."""
     assert data.cloud is not None
     assert data.health is not None
     clock = data.clock
@@ -201,7 +207,7 @@ async def _async_add_vehicle(
     vehicle.cloud_commands_up = partial(_cloud_commands_up, data.health.health, summary.vin, clock)
     if key is not None:
         vehicle.key_subentry_id = key.subentry_id
-        await _bluetooth(hass, entry, vehicle, key.data, clock).async_refresh()
+        _bluetooth(hass, entry, vehicle, key.data, clock)
         skip_in_range: bool = entry.options.get(CONF_SKIP_CLOUD_POLL, True)
         if skip_in_range and (coordinator := vehicle.cloud_coordinator) is not None:
             coordinator.skip_data = vehicle.bluetooth_answers
@@ -296,7 +302,7 @@ async def _async_setup_bluetooth_car(
         hass, entry, None, VehicleSummary(vin, entry.title, OFFLINE), clock, location=True
     )
     vehicle.route_preference = RoutePreference.BLUETOOTH_ONLY
-    await _bluetooth(hass, entry, vehicle, entry.data, clock).async_refresh()
+    _bluetooth(hass, entry, vehicle, entry.data, clock)
     return data
 
 

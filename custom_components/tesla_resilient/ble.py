@@ -253,6 +253,10 @@ class PairingTimedOut(BluetoothError):
     translation_key = "pairing_timeout"
 
 
+_UNREACHABLE: Final = (CarOutOfRange, NoConnectionSlot, ConnectFailed)
+"""Failures that mean the car could not be reached at all (as opposed to a refusal)."""
+
+
 class InvalidPrivateKey(ValueError):
     """Stored key material that is not a P-256 private key."""
 
@@ -794,6 +798,8 @@ class BluetoothLink:
         self._refused = False
         self._lock = asyncio.Lock()
         self._cancel_idle: CALLBACK_TYPE | None = None
+        self._closed = False
+        self._unreachable_at: float | None = None
         self._status_at: float | None = None
         self._asleep: bool | None = None
         key = load_private_key(private_key_pem)
@@ -818,6 +824,20 @@ class BluetoothLink:
     def in_range(self) -> bool:
         """Whether an adapter or proxy currently hears the car."""
         return self._service_info() is not None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the car is worth trying over Bluetooth now.
+
+        It is when it is heard and either the latest attempt to reach it worked or it has
+        advertised again since that attempt failed: a car just back in range is tried at once,
+        a car that has left (whose last advertisement lingers for minutes) is not.
+        """
+        info = self._service_info()
+        if info is None:
+            return False
+        failed_at = self._unreachable_at
+        return failed_at is None or info.time >= failed_at
 
     @property
     def rssi(self) -> int | None:
@@ -946,7 +966,10 @@ class BluetoothLink:
             self._cancel_idle_timer()
             self._vehicle.command_written = False
             try:
-                return await operation()
+                result = await operation()
+            except _UNREACHABLE:
+                self._unreachable_at = bluetooth.MONOTONIC_TIME()
+                raise
             except BluetoothError:
                 raise
             except TimeoutError as err:
@@ -959,6 +982,8 @@ class BluetoothLink:
                 raise self._library_error(err) from err
             finally:
                 self._start_idle_timer()
+            self._unreachable_at = None
+            return result
 
     def _library_error(self, err: TeslaFleetError) -> BluetoothError:
         if isinstance(
@@ -1094,7 +1119,7 @@ class BluetoothLink:
 
     def _start_idle_timer(self) -> None:
         self._cancel_idle_timer()
-        if self.connected:
+        if self.connected and not self._closed:
             self._cancel_idle = async_call_later(self.hass, IDLE_DISCONNECT_S, self._on_idle)
 
     @callback
@@ -1124,6 +1149,7 @@ class BluetoothLink:
             await self._async_disconnect()
 
     async def async_close(self) -> None:
-        """Disconnect and forget the link's secrets."""
+        """Disconnect and forget the link's secrets; no timer outlives the link."""
+        self._closed = True
         await self.async_disconnect()
         SECRET_FILTER.unregister(self)

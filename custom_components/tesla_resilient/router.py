@@ -165,8 +165,15 @@ class CommandResult:
 
     @property
     def unconfirmed(self) -> bool:
-        """Whether the car may have run the command without our knowing."""
-        return self.delivery is Delivery.MAYBE_DELIVERED
+        """Whether the car may have run the command without our knowing.
+
+        That is so when an attempt may have arrived and nothing after it gave a verdict: a
+        fallback that could not even be sent does not make the earlier attempt any less likely
+        to have run.
+        """
+        if self.confirmed or self.delivery is Delivery.REJECTED:
+            return False
+        return any(attempt.delivery is Delivery.MAYBE_DELIVERED for attempt in self.attempts)
 
     @property
     def reason(self) -> str | None:

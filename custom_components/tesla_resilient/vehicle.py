@@ -136,7 +136,12 @@ class VehicleRuntime:
         """Read and command the vehicle over Bluetooth as well."""
         self.bluetooth = coordinator
         self.links[Route.BLUETOOTH] = self._bluetooth_attempt
-        self.bluetooth_ready = self.bluetooth_answers
+        self.bluetooth_ready = self.bluetooth_reachable
+
+    def bluetooth_reachable(self) -> bool:
+        """Whether commands should try Bluetooth first: the car is heard and worth trying."""
+        coordinator = self.bluetooth
+        return coordinator is not None and not coordinator.stopped and coordinator.link.reachable
 
     def bluetooth_answers(self) -> bool:
         """Whether the car is in Bluetooth range and answered its latest Bluetooth read."""

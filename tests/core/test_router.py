@@ -188,7 +188,10 @@ def _check(command: str, routes: Sequence[Route], car: FakeCar, result: CommandR
     if len(car.tried) < len(routes):
         assert not may_try_next(command, deliveries[-1])
     assert result.confirmed is (deliveries[-1:] == [Delivery.CONFIRMED])
-    assert result.unconfirmed is (deliveries[-1:] == [Delivery.MAYBE_DELIVERED])
+    assert result.unconfirmed is (
+        Delivery.MAYBE_DELIVERED in deliveries
+        and deliveries[-1] in (Delivery.MAYBE_DELIVERED, Delivery.NOT_SENT)
+    )
     if result.confirmed:
         assert car.executions >= 1
         assert result.error is None
@@ -267,6 +270,17 @@ async def test_idempotent_command_that_may_have_arrived_tries_the_next_link() ->
     assert result.confirmed
     assert result.route is BLE
     assert car.tried == [CLOUD, BLE]
+
+
+async def test_a_fallback_that_was_not_sent_keeps_the_command_unconfirmed() -> None:
+    car = FakeCar({CLOUD: (Delivery.MAYBE_DELIVERED, True), BLE: (Delivery.NOT_SENT, False)})
+
+    result = await execute(Command.DOOR_LOCK, [CLOUD, BLE], car.attempt)
+
+    assert not result.confirmed
+    assert result.unconfirmed
+    assert result.route is BLE
+    assert car.executions == 1
 
 
 async def test_a_refusal_by_the_car_stops() -> None:

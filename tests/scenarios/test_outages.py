@@ -44,6 +44,15 @@ def status(hass: HomeAssistant) -> tuple[str, list[str], str | None]:
     return state.state, state.attributes["failing"], state.attributes["last_error"]
 
 
+async def _until_bluetooth_fails(hass: HomeAssistant, advance: Advance) -> None:
+    """Let Bluetooth polls run until one has failed to reach the car."""
+    for _ in range(30):
+        await advance(10)
+        if state_of(hass, "binary_sensor", "bluetooth").state == "off":
+            return
+    raise AssertionError("Bluetooth never noticed the car had left")
+
+
 async def _lock(hass: HomeAssistant) -> None:
     await hass.services.async_call(
         LOCK_DOMAIN,
@@ -219,11 +228,13 @@ async def test_command_that_may_have_run_is_not_repeated(
     ble_proxy: SimulatedBluetoothProxy,
     account_entry: MockConfigEntry,
 ) -> None:
+    """The car is out of Bluetooth range, so commands go to a cloud that runs them but never
+    answers: a horn press is not repeated, a lock is retried over Bluetooth once the car is back.
+    """
     car.locked = False
     await set_up(hass, account_entry)
     ble_proxy.in_range = False
-    await advance(30)
-    ble_proxy.in_range = True
+    await _until_bluetooth_fails(hass, advance)
     fleet_api.set_fault(FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE)
     with (
         patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.25),
@@ -237,9 +248,15 @@ async def test_command_that_may_have_run_is_not_repeated(
         )
     assert raised.value.translation_key == "command_unconfirmed"
     assert car.executions["honk_horn"] == 1
+    assert car.executions["ble:honk_horn"] == 0
     last = state_of(hass, "sensor", "last_command_route")
     assert (last.state, last.attributes["confirmed"]) == ("cloud", False)
 
+    def back_in_range_as_the_cloud_runs_it() -> None:
+        if car.locked:
+            ble_proxy.in_range = True
+
+    car.listeners.append(back_in_range_as_the_cloud_runs_it)
     with patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.25):
         await _lock(hass)
 
@@ -248,3 +265,31 @@ async def test_command_that_may_have_run_is_not_repeated(
     assert state_of(hass, "lock", "doors").state == STATE_LOCKED
     last = state_of(hass, "sensor", "last_command_route")
     assert (last.state, last.attributes["confirmed"]) == ("bluetooth", True)
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_a_car_back_in_range_is_commanded_over_bluetooth_at_once(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    advance: Advance,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    ble_proxy: SimulatedBluetoothProxy,
+    account_entry: MockConfigEntry,
+) -> None:
+    """Heard again after Bluetooth failed, the car gets the next command over Bluetooth first,
+    without waiting for a silent cloud or for the next Bluetooth poll."""
+    car.locked = False
+    await set_up(hass, account_entry)
+    ble_proxy.in_range = False
+    await _until_bluetooth_fails(hass, advance)
+    fleet_api.set_fault(FaultKind.BLACK_HOLE)
+    ble_proxy.in_range = True
+    requests = len(fleet_api.requests)
+
+    await _lock(hass)
+
+    assert car.executions["ble:door_lock"] == 1
+    assert car.executions["cloud:door_lock"] == 0
+    assert not [r for r in fleet_api.requests[requests:] if "/command/" in r.path]
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
