@@ -9,6 +9,7 @@ import hmac
 import logging
 import os
 import re
+import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import StrEnum
@@ -35,6 +36,7 @@ from tesla_fleet_api.exceptions import (
     NotOnWhitelistFault,
     SignedMessageInformationFaultNotOnWhitelist,
     TeslaFleetError,
+    TeslaFleetMessageFaultBusy,
     TeslaFleetMessageFaultInactiveKey,
     TeslaFleetMessageFaultTimeExpired,
     TeslaFleetMessageFaultUnknownKeyId,
@@ -103,6 +105,9 @@ PAIRING_TIMEOUT_S: Final = 120.0
 
 DEFAULT_MTU: Final = 23
 """The ATT MTU every Bluetooth LE link starts with."""
+
+MAX_FRAME_BYTES: Final = 1024
+"""Largest message a frame from the car may declare; a larger length is garbage."""
 
 LOCAL_NAME_RE: Final = re.compile(r"^S[0-9a-f]{16}[CDRP]$")
 """Local name a Tesla advertises: S, the first 8 bytes of SHA-1(VIN) in hex, a suffix."""
@@ -195,6 +200,13 @@ class ResponseTimeout(LinkLost):
 
     message = "The car did not answer over Bluetooth"
     translation_key = "bluetooth_timeout"
+
+
+class CarBusy(BluetoothError):
+    """The car answered that it is busy and ran nothing; the command may go another way."""
+
+    message = "The car is busy"
+    translation_key = "bluetooth_busy"
 
 
 class CarAsleep(BluetoothError):
@@ -639,6 +651,64 @@ COMMANDS: Final = frozenset(_VCSEC_COMMANDS) | frozenset(_INFOTAINMENT_COMMANDS)
 """Every Fleet API command name the Bluetooth link carries."""
 
 
+class _FrameBuffer:
+    """Reassembles the car's indications into messages, each framed by a 2-byte big-endian length.
+
+    A frame starts with an indication. One that declares more than MAX_FRAME_BYTES or does not
+    decode is dropped up to the next indication that began after it (or entirely), so at most one
+    partial frame of bounded size is ever held.
+    """
+
+    def __init__(self, deliver: Callable[[RoutableMessage], None]) -> None:
+        self._deliver = deliver
+        self._data = bytearray()
+        self._starts: list[int] = []
+        """Offsets in `_data`, all above zero, where later indications began."""
+
+    def __len__(self) -> int:
+        """Bytes held of a frame not yet complete."""
+        return len(self._data)
+
+    def clear(self) -> None:
+        """Forget a partial frame: a new connection starts a new stream."""
+        self._data.clear()
+        self._starts.clear()
+
+    def receive(self, chunk: bytes) -> None:
+        """Add one indication and deliver every frame it completes, in order."""
+        if not chunk:
+            return
+        if self._data:
+            self._starts.append(len(self._data))
+        self._data += chunk
+        while len(self._data) >= 2:
+            length = int.from_bytes(self._data[:2], "big")
+            if length > MAX_FRAME_BYTES:
+                _LOGGER.debug("Dropping a frame that declares %d bytes", length)
+                self._resync()
+                continue
+            if len(self._data) < length + 2:
+                return
+            message = RoutableMessage()
+            try:
+                message.ParseFromString(bytes(self._data[2 : length + 2]))
+            except DecodeError:
+                _LOGGER.debug("Dropping a frame that is not a RoutableMessage")
+                self._resync()
+                continue
+            del self._data[: length + 2]
+            self._starts = [start - length - 2 for start in self._starts if start > length + 2]
+            self._deliver(message)
+
+    def _resync(self) -> None:
+        if not self._starts:
+            self.clear()
+            return
+        cut = self._starts[0]
+        del self._data[:cut]
+        self._starts = [start - cut for start in self._starts[1:]]
+
+
 class _Vehicle(VehicleBluetooth):
     """VehicleBluetooth that connects through the link, authenticates session info and pins."""
 
@@ -647,15 +717,36 @@ class _Vehicle(VehicleBluetooth):
         self._link = link
         self.command_written = False
         self._challenge: dict[int, bytes] = {}
+        self._frames = _FrameBuffer(self._on_message)
 
     async def connect(self, max_attempts: int = CONNECT_ATTEMPTS) -> None:
         """Open the connection through Home Assistant's Bluetooth (adapters and proxies)."""
+        self._frames.clear()
         self.client = await self._link.async_open_client(self._on_notify, max_attempts)
+
+    def _on_notify(self, _sender: Any, data: bytearray) -> None:
+        """Take one indication from the car (the only characteristic subscribed to)."""
+        self._frames.receive(bytes(data))
+
+    def _on_message(self, msg: Any) -> None:
+        """Queue a message for its domain; one from a domain nobody waits on is dropped."""
+        if msg.from_destination.domain in self._queues:
+            super()._on_message(msg)
+        else:
+            _LOGGER.debug("Ignoring a message from domain %s", msg.from_destination.domain)
+
+    async def _command(self, domain: Any, command: bytes, attempt: int = 0) -> dict[str, Any]:
+        """Run the library's signed exchange; an answer it cannot read is untrusted."""
+        try:
+            return await super()._command(domain, command, attempt)
+        except (ValueError, LookupError, struct.error) as err:
+            raise UntrustedResponse(self.delivery) from err
 
     def validate_msg(self, msg: Any) -> None:
         """Accept session info only with a valid tag from the pinned key; raise on faults."""
         domain = msg.from_destination.domain
-        if msg.session_info:
+        # Empty session info is still an answer to a handshake: it must authenticate too.
+        if msg.HasField("session_info"):
             info = SessionInfo.FromString(msg.session_info)
             if info.status == Session_Info_Status.SESSION_INFO_STATUS_KEY_NOT_ON_WHITELIST:
                 raise KeyNotPaired
@@ -708,12 +799,13 @@ class _Vehicle(VehicleBluetooth):
                     if msg.uuid and resp.request_uuid and resp.request_uuid != msg.uuid:
                         continue
                     self.validate_msg(resp)
-                    if resp.HasField(requires):
+                    if resp.HasField(requires) or (is_command and _busy(resp)):
                         return resp
 
     def connection_lost(self) -> None:
         """Wake every waiter: the answer will not come over this connection."""
         self.client = None
+        self._frames.clear()
         for queue in self._queues.values():
             queue.put_nowait(_DISCONNECTED)
 
@@ -745,6 +837,17 @@ class _Vehicle(VehicleBluetooth):
             protobuf_message_as_bytes=request.SerializeToString(),
             uuid=os.urandom(16),
         )
+
+
+_GAVE_UP_WAITING: Final = "Too many retries"
+"""The library's reason when the car answered WAIT to every try of a command."""
+
+
+def _busy(message: Any) -> bool:
+    """Whether the car answered WAIT: busy, it ran nothing; the library signs the command again."""
+    return bool(
+        message.signedMessageStatus.operation_status == OperationStatus_E.OPERATIONSTATUS_WAIT
+    )
 
 
 class _Pairing(StrEnum):
@@ -994,6 +1097,8 @@ class BluetoothLink:
             | TeslaFleetMessageFaultInactiveKey,
         ):
             return KeyNotPaired()
+        if isinstance(err, TeslaFleetMessageFaultBusy):
+            return CarBusy()
         return CommandRejected(Delivery.REJECTED, type(err).__name__)
 
     async def _command(self, call: Callable[[], Awaitable[Any]]) -> Any:
@@ -1071,6 +1176,8 @@ class BluetoothLink:
             response = answer.get("response") if isinstance(answer, dict) else None
             if isinstance(response, dict) and response.get("result") is False:
                 reason = str(response.get("reason") or "")
+                if reason == _GAVE_UP_WAITING:
+                    raise CarBusy
                 if reason not in BENIGN_REASONS:
                     raise CommandRejected(Delivery.REJECTED, reason or None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -192,18 +193,24 @@ class _Trace:
 _TRACE: ContextVar[_Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
 
 
+MAX_RETRY_AFTER_S: Final = 86_400.0
+"""Longest wait a Retry-After header is believed for; a larger one is held to this."""
+
+
 def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait, from delta-seconds or an HTTP date; None when unreadable or not finite."""
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
 class _TracedRequest:
@@ -436,7 +443,13 @@ def _shift(value: Any) -> str:
 
 
 def _number(value: Any) -> Any:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """Return a finite number as given; None for anything else (NaN, infinities, huge ints)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return value if math.isfinite(value) else None
+    except OverflowError:
+        return None
 
 
 def _speed(value: Any) -> Any:
@@ -514,7 +527,7 @@ def snapshot_from_vehicle_data(data: Mapping[str, Any]) -> CloudSnapshot:
         section["timestamp"]
         for name in _SECTIONS
         if isinstance(section := data.get(name), Mapping)
-        and isinstance(section.get("timestamp"), int | float)
+        and _number(section.get("timestamp")) is not None
     ]
     return CloudSnapshot(values, max(stamps) / 1000 if stamps else None)
 
@@ -608,6 +621,10 @@ class CloudLink:
                 return await call()
         except (TeslaFleetError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
             raise _classify(err, trace) from err
+        except (AttributeError, TypeError, LookupError) as err:
+            # The library read an answer of a shape it did not expect (an error body that is
+            # not an object, say): the server answered with something unreadable.
+            raise _error(Outcome.SERVER_ERROR, sent=True, detail=type(err).__name__) from err
         except _HttpStatusError as err:
             raise _from_status(err.status, err, trace) from err
         except _MalformedAnswerError as err:
@@ -682,9 +699,9 @@ class CloudLink:
 
         async def call() -> str:
             vehicle = _response(await self._vehicle(vin).vehicle())
-            if not isinstance(vehicle, Mapping):
+            if not isinstance(vehicle, Mapping) or not isinstance(vehicle.get("state"), str):
                 raise _MalformedAnswerError
-            return str(vehicle.get("state") or OFFLINE)
+            return str(vehicle["state"] or OFFLINE)
 
         return await self._call(Request.VEHICLE_STATE, call, vin=vin)
 
@@ -721,7 +738,7 @@ class CloudLink:
 
         async def call() -> None:
             answer = _response(await self._api._request("POST", path, json=params))
-            if not isinstance(answer, Mapping):
+            if not isinstance(answer, Mapping) or not isinstance(answer.get("result"), bool):
                 raise _MalformedAnswerError
             if answer.get("result") is True:
                 return

@@ -86,6 +86,9 @@ CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
 CLOUD_FIELD_MAX_AGE: Final = timedelta(hours=6)
 """How long a value only the cloud supplies is shown while the cloud cannot refresh it."""
 
+BLUETOOTH_FIELD_MAX_AGE: Final = CLOUD_FIELD_MAX_AGE
+"""How long a value last read over Bluetooth is shown while the car cannot be read again."""
+
 VEHICLE_LIST_INTERVAL: Final = timedelta(hours=6)
 """How often the account's vehicle list is read again to add and remove cars: the list is a
 billed data request, and cars join or leave an account rarely."""

@@ -99,6 +99,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
             self.vehicle_state = ASLEEP
             self._note_awake(False)
         except CloudAuthError as err:
+            self._expire_cloud_fields()
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
@@ -108,6 +109,7 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
             )
             self.retry_at = self.clock.monotonic() + wait
             self.update_interval = max(POLL_INTERVAL, timedelta(seconds=wait))
+            self._expire_cloud_fields()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited",
@@ -134,9 +136,14 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
         self.data_timestamp = snapshot.timestamp
         self.state.update(snapshot.values, Source.CLOUD, at)
         self.state.update({Field.ASLEEP: False}, Source.CLOUD, now)
+        self._expire_cloud_fields()
 
     def _expire_cloud_fields(self) -> None:
-        """Forget what only the cloud told, once it is too old to show while the cloud fails."""
+        """Forget what only the cloud told, once it is too old to show.
+
+        Runs while the cloud fails, and after each data answer: an answer that leaves a field out
+        or carries the car's old timestamp (a frozen copy) must not keep an old value alive.
+        """
         state = self.state
         max_age = CLOUD_FIELD_MAX_AGE.total_seconds()
 
@@ -146,6 +153,27 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
 
         if state.expire(limit, self.clock.monotonic()):
             self._expired = True
+
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh, telling of a cloud that stops answering once, as a warning.
+
+        Nobody can act on Tesla's outages, so they are no errors; the entities show them.
+        """
+        succeeded = self.last_update_success
+        await super()._async_refresh(
+            log_failures=False,
+            raise_on_auth_failed=raise_on_auth_failed,
+            scheduled=scheduled,
+            raise_on_entry_error=raise_on_entry_error,
+        )
+        if log_failures and succeeded and not self.last_update_success:
+            LOGGER.warning("Reading %s failed: %s", self.name, self.last_exception)
 
     @callback
     def _async_refresh_finished(self) -> None:

@@ -13,6 +13,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.const import (
+    BLUETOOTH_FIELD_MAX_AGE,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     DOMAIN,
@@ -23,7 +24,7 @@ from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
-from tests.integration.common import VIN, entity_id, requests_to, state_of
+from tests.integration.common import VIN, Advance, entity_id, requests_to, state_of
 from tests.scenarios.conftest import set_up
 
 
@@ -73,6 +74,33 @@ async def test_bluetooth_only_car_out_of_range_loads_unavailable(
     assert bluetooth_entry.state is ConfigEntryState.LOADED
     assert state_of(hass, "lock", "doors").state == STATE_UNAVAILABLE
     assert state_of(hass, "binary_sensor", "bluetooth").state == "off"
+
+
+async def test_bluetooth_only_values_age_out_while_the_car_is_away(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    advance: Advance,
+    car: VirtualCar,
+    ble_proxy: SimulatedBluetoothProxy,
+    bluetooth_entry: MockConfigEntry,
+) -> None:
+    await set_up(hass, bluetooth_entry)
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+
+    ble_proxy.in_range = False
+    await advance(BLUETOOTH_FIELD_MAX_AGE.total_seconds() - 600)
+    await advance(300)
+    assert state_of(hass, "binary_sensor", "bluetooth").state == "off"
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+
+    await advance(900)
+    assert state_of(hass, "lock", "doors").state == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor", "battery_level").state == STATE_UNAVAILABLE
+
+    ble_proxy.in_range = True
+    await advance(60)
+    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "binary_sensor", "bluetooth").state == "on"
 
 
 async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
