@@ -27,6 +27,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The fault matrix alone (it also runs in `make test`); its last line counts the cells.
+faults: $(STAMP)
+	$(PY) -m pytest tests/faults -q -p no:cacheprovider
+
 demo: $(STAMP)
 	$(PY) -m demo
 

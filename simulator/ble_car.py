@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -67,6 +68,15 @@ Random = Callable[[int], bytes]
 def local_name(vin: str) -> str:
     """Return the BLE local name a car with this VIN advertises."""
     return crypto.local_name(vin)
+
+
+class Busy(Enum):
+    """How a busy car answers a signed message it does not run."""
+
+    WAIT = "wait"
+    """Operation status WAIT: try again later."""
+    FAULT = "fault"
+    """Message fault BUSY."""
 
 
 class TooManyConnections(Exception):
@@ -165,11 +175,17 @@ class BleConnection:
         data = _serialized(message)
         frame = len(data).to_bytes(2, "big") + data
         size = max(1, self.mtu - 3)
+        if self._car.oversized_length is not None:
+            bogus = self._car.oversized_length.to_bytes(2, "big") + bytes(range(1, 21))
+            self._indicate_chunk(bogus)
         for start in range(0, len(frame), size):
-            try:
-                self._indicate(frame[start : start + size])
-            except Exception:
-                _LOGGER.exception("The central failed to take an indication")
+            self._indicate_chunk(frame[start : start + size])
+
+    def _indicate_chunk(self, chunk: bytes) -> None:
+        try:
+            self._indicate(chunk)
+        except Exception:
+            _LOGGER.exception("The central failed to take an indication")
 
     def close(self) -> None:
         """Drop the connection; sessions stay with the car."""
@@ -201,6 +217,13 @@ class BleCar:
         self._connections: list[BleConnection] = []
         self._pairing: _PendingPairing | None = None
         self.handshakes = 0
+        self.busy: Busy | None = None
+        """While set, signed messages are answered as busy and not run."""
+        self.replay_replies = False
+        """While set, an earlier reply of the same domain, readdressed, precedes every reply."""
+        self.oversized_length: int | None = None
+        """While set, a frame declaring this many bytes precedes every reply."""
+        self._replies: dict[int, RoutableMessage] = {}
         self.epoch = b""
         self._epoch_started = 0.0
         self._start_epoch()
@@ -268,6 +291,11 @@ class BleCar:
         """Decline the pending pairing request, as the owner can on the screen."""
         self.tick()
         self._finish_pairing(_WL.WHITELISTOPERATION_INFORMATION_LOCAL_ENTITY_AUTH_FAILED_UI_DENIED)
+
+    def skew_counters(self, by: int) -> None:
+        """Move every session's counter ahead, as another client using the same key does."""
+        for session in self._sessions.values():
+            session.counter += by
 
     def reboot(self) -> None:
         """Restart the security controller: a new epoch ends every session."""
@@ -339,12 +367,24 @@ class BleCar:
             reply.session_info = _not_on_whitelist()
             connection.send(reply)
             return
+        if self.busy is not None:
+            connection.send(self._busy_reply(request))
+            return
         try:
             plaintext, request_hash = self._verify(request, domain, key)
             payload = self._execute_signed(domain, key, plaintext)
             reply = self._signed_reply(request, domain, key, payload, request_hash)
         except _Fault as fault:
             reply = self._fault_reply(request, fault.fault, key)
+        else:
+            earlier = self._replies.get(domain)
+            self._replies[domain] = reply
+            if self.replay_replies and earlier is not None:
+                replayed = RoutableMessage()
+                replayed.CopyFrom(earlier)
+                replayed.to_destination.routing_address = request.from_destination.routing_address
+                replayed.request_uuid = request.uuid
+                connection.send(replayed)
         connection.send(reply)
         if self._session(domain, key).counter == LAST_COUNTER:
             self._start_epoch()
@@ -482,6 +522,13 @@ class BleCar:
         reply.signature_data.session_info_tag.tag = crypto.session_info_tag(
             self._shared_key(key), self.car.vin, challenge, encoded
         )
+
+    def _busy_reply(self, request: RoutableMessage) -> RoutableMessage:
+        if self.busy is Busy.FAULT:
+            return self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_BUSY)
+        reply = _envelope(request, request.to_destination.domain)
+        reply.signedMessageStatus.operation_status = OperationStatus_E.OPERATIONSTATUS_WAIT
+        return reply
 
     def _fault_reply(
         self, request: RoutableMessage, fault: MessageFault_E, key: bytes | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Buffer, Callable
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -53,6 +54,17 @@ READ_CCCD_HANDLE = 0x0015
 VERSION_HANDLE = 0x0017
 
 CharSpecifier = BleakGATTCharacteristic | int | str | UUID
+
+
+class LinkFault(Enum):
+    """A radio fault the proxy puts on every link while it is set."""
+
+    DROP_MID_WRITE = "drop_mid_write"
+    """The link drops halfway through a write: the car gets part of the chunk."""
+    DROP_BEFORE_REPLY = "drop_before_reply"
+    """The car takes the whole write, then the link drops before its answer gets back."""
+    GARBLE_REPLIES = "garble_replies"
+    """One byte in the middle of every indication from the car is flipped."""
 
 
 class CarLink(Protocol):
@@ -243,6 +255,8 @@ class SimulatedBleakClient(BaseBleakClient):
         await proxy.async_air_delay()
         self._require_in_range()
         self._loop = asyncio.get_running_loop()
+        if proxy.other_clients and proxy._used_slots() >= CONNECTION_SLOTS:
+            raise BleakError(f"{proxy.name} has no free connection slot")
         try:
             self._connection = proxy.ble_car.connect(self._on_indication, NEGOTIATED_MTU)
         except TooManyConnections as err:
@@ -325,7 +339,14 @@ class SimulatedBleakClient(BaseBleakClient):
         if self._connection is None:
             raise BleakError("Disconnected while writing")
         self._proxy.round_trips += 1
+        fault = self._proxy.fault
+        if fault is LinkFault.DROP_MID_WRITE:
+            self._connection.write(value[: len(value) // 2])
+            self.drop()
+            raise BleakError("Disconnected while writing")
         self._connection.write(value)
+        if fault is LinkFault.DROP_BEFORE_REPLY:
+            self.drop()
 
     async def read_gatt_descriptor(self, handle: int, **kwargs: Any) -> bytearray:
         """Read the indication switch (CCCD) of the car's indicate characteristic."""
@@ -362,6 +383,9 @@ class SimulatedBleakClient(BaseBleakClient):
     def _on_indication(self, chunk: bytes) -> None:
         if self._connection is None or self._loop is None:
             return
+        if self._proxy.fault is LinkFault.GARBLE_REPLIES and len(chunk) > 4:
+            middle = len(chunk) // 2
+            chunk = chunk[:middle] + bytes((chunk[middle] ^ 0xFF,)) + chunk[middle + 1 :]
         self._loop.call_soon(self._deliver, self._connection, bytes(chunk))
 
     def _deliver(self, connection: CarLink, chunk: bytes) -> None:
@@ -408,6 +432,10 @@ class SimulatedBluetoothProxy:
         self.latency_s = latency_s
         self.advertise_interval_s = advertise_interval_s
         self.round_trips = 0
+        self.fault: LinkFault | None = None
+        """A radio fault on every link while set."""
+        self.other_clients = 0
+        """Connection slots held by links to other devices."""
         self._in_range = True
         self._clients: list[SimulatedBleakClient] = []
         self._unsubscribes: list[CALLBACK_TYPE] = []
@@ -516,7 +544,20 @@ class SimulatedBluetoothProxy:
             self._cancel_forget = None
 
     def _can_connect(self) -> bool:
-        return self.started and len(self._clients) < CONNECTION_SLOTS
+        return self.started and self._used_slots() < CONNECTION_SLOTS
+
+    def _used_slots(self) -> int:
+        return len(self._clients) + self.other_clients
+
+    def drop_links(self) -> None:
+        """Lose every open link at once, as when the car's radio restarts."""
+        for client in list(self._clients):
+            client.drop()
+
+    def occupy_slots(self, count: int) -> None:
+        """Let links to other devices hold `count` of the proxy's connection slots."""
+        self.other_clients = count
+        self._report_allocations()
 
     async def async_air_delay(self) -> None:
         """Wait for one exchange over the air, as long as `latency_s`."""
@@ -541,7 +582,7 @@ class SimulatedBluetoothProxy:
             Allocations(
                 adapter=self.source,
                 slots=CONNECTION_SLOTS,
-                free=CONNECTION_SLOTS - len(self._clients),
+                free=max(0, CONNECTION_SLOTS - self._used_slots()),
                 allocated=[self.address] if self._clients else [],
             )
         )

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from simulator.billing import Billing, Charge
+from simulator.secrets import remember as remember_secret
 from simulator.vehicle import COMMANDS, CarAsleep, CommandError, VirtualCar
 
 Clock = Callable[[], float]
@@ -39,6 +40,9 @@ DEFAULT_SCOPES: Final = (
 )
 DEFAULT_SLOW_S: Final = 8.0
 DEFAULT_RETRY_AFTER_S: Final = 30.0
+DEFAULT_ERROR_STATUS: Final = 503
+DEFAULT_HTML_STATUS: Final = 502
+DEFAULT_FLAP_PERIOD_S: Final = 3.0
 SHUTDOWN_TIMEOUT_S: Final = 0.5
 BACKLOG: Final = 128
 CHARGE: Final = "tesla_resilient_sim.charge"
@@ -71,6 +75,20 @@ class FaultKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOKEN_EXPIRED = "token_expired"
     COMMAND_TIMEOUT_AFTER_EXECUTE = "command_timeout_after_execute"
+    CONNECT_TIMEOUT = "connect_timeout"
+    """Connections never complete: nothing a client sends reaches the server."""
+    TOKEN_REVOKED = "token_revoked"
+    """Every access and refresh token issued so far is revoked: only a new sign-in helps."""
+    VEHICLE_OFFLINE = "vehicle_offline"
+    """The car dropped off the network: the listing still says online, the car answers 408."""
+    MALFORMED_JSON = "malformed_json"
+    """Authenticated answers arrive cut short, after the request was handled."""
+    MISSING_FIELDS = "missing_fields"
+    """Authenticated answers lose fields the Fleet API promises, after the request was handled."""
+    HTML_ERROR = "html_error"
+    """A load balancer in front answers with an HTML error page (502 unless `status` says)."""
+    FLAPPING = "flapping"
+    """Every `period_s` seconds (of the simulator's clock) the cloud goes down or comes back."""
 
 
 class Endpoint(StrEnum):
@@ -87,6 +105,17 @@ class Endpoint(StrEnum):
 
 
 UNAUTHENTICATED: Final = frozenset({Endpoint.STATUS, Endpoint.OAUTH, Endpoint.OTHER})
+NOT_LISTENING: Final = frozenset({FaultKind.REFUSED, FaultKind.CONNECT_TIMEOUT})
+"""Faults under which the server accepts no connection."""
+MISSING_KEYS: Final = frozenset({"state", "result", "reason", "charge_state", "vehicle_state"})
+"""What a MISSING_FIELDS answer leaves out of its `response`."""
+REACHES_CAR: Final = frozenset({"data:vehicle_data", "command:run"})
+"""Routes that need the car itself to answer."""
+LOAD_BALANCER_PAGE: Final = (
+    "<html><head><title>{status} Bad Gateway</title></head><body>"
+    "<center><h1>{status} Bad Gateway</h1></center><hr><center>awselb/2.0</center>"
+    "</body></html>"
+)
 DOWN_IN: Final[dict[FaultKind, frozenset[Endpoint]]] = {
     FaultKind.DATA_ONLY: frozenset({Endpoint.DATA, Endpoint.STATE}),
     FaultKind.COMMANDS_ONLY: frozenset({Endpoint.WAKE, Endpoint.COMMAND}),
@@ -429,6 +458,7 @@ class _TokenIssuer:
         self._subject = f"{account[:8]}-{account[8:12]}-sim-{account[12:24]}"
         self._access: dict[str, _AccessToken] = {}
         self._refresh: set[str] = set()
+        self._revoked_refresh: set[str] = set()
         self._codes: dict[str, _AuthCode] = {}
         self.latest_access = ""
         self.latest_refresh = ""
@@ -457,10 +487,12 @@ class _TokenIssuer:
             "jti": secrets.token_hex(8),
         }
         access = self._jwt(claims)
+        remember_secret(access, "access token")
         self._access[access] = _AccessToken(self._clock() + self.lifetime_s)
         nonce = secrets.token_urlsafe(32)
         tag = _b64url(hmac.new(self._key, nonce.encode(), hashlib.sha256).digest())
         refresh = f"{REGION.upper()}_{nonce}.{tag}"
+        remember_secret(refresh, "refresh token")
         self._refresh.add(refresh)
         self.latest_access, self.latest_refresh = access, refresh
         id_token = self._jwt(
@@ -514,6 +546,11 @@ class _TokenIssuer:
         for grant in self._access.values():
             grant.revoked = True
 
+    def revoke_all_refresh(self) -> None:
+        """Make every refresh token issued so far stop working."""
+        self._revoked_refresh |= self._refresh
+        self._refresh.clear()
+
     def current_access(self) -> str:
         """Return the latest access token, or a new one when it no longer works."""
         if not self.latest_access or not self.valid(self.latest_access):
@@ -534,6 +571,8 @@ class _TokenIssuer:
         """Whether a refresh token was issued here (before a restart too, when persistent)."""
         if token in self._refresh:
             return True
+        if token in self._revoked_refresh:
+            return False
         nonce, _, tag = token.removeprefix(f"{REGION.upper()}_").partition(".")
         expected = _b64url(hmac.new(self._key, nonce.encode(), hashlib.sha256).digest())
         return self._persistent and bool(tag) and hmac.compare_digest(expected, tag)
@@ -585,6 +624,8 @@ class FleetApiSimulator:
         self._reserved: socket.socket | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._pending_sock: socket.socket | None = None
+        self._fillers: list[socket.socket] = []
+        self._fault_since = clock()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- public surface ------------------------------------------------------------------------
@@ -639,18 +680,25 @@ class FleetApiSimulator:
         if previous is not self.fault:
             self._release.set()
             self._release = asyncio.Event()
+            self._fault_since = self._clock()
         if self.fault is FaultKind.STALE_DATA and previous is not FaultKind.STALE_DATA:
             self._stale = {vin: _full_vehicle_data(car) for vin, car in self._cars.items()}
         elif self.fault is not FaultKind.STALE_DATA:
             self._stale = {}
-        if self.fault is FaultKind.TOKEN_EXPIRED:
+        if self.fault in (FaultKind.TOKEN_EXPIRED, FaultKind.TOKEN_REVOKED):
             self._tokens.revoke_all_access()
-        if self._runner is None:
+        if self.fault is FaultKind.TOKEN_REVOKED:
+            self._tokens.revoke_all_refresh()
+        if self._runner is None or previous is self.fault:
             return
-        if self.fault is FaultKind.REFUSED and previous is not FaultKind.REFUSED:
+        if previous is FaultKind.CONNECT_TIMEOUT:
+            self._stop_hanging()
+        if self.fault in NOT_LISTENING and previous not in NOT_LISTENING:
             self._refuse()
-        elif previous is FaultKind.REFUSED and self.fault is not FaultKind.REFUSED:
+        elif previous in NOT_LISTENING and self.fault not in NOT_LISTENING:
             self._listen_again()
+        if self.fault is FaultKind.CONNECT_TIMEOUT:
+            self._hang()
 
     def clear_fault(self) -> None:
         """Answer normally again."""
@@ -669,8 +717,10 @@ class FleetApiSimulator:
         sock = _bound_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         self._tokens.audience = self.base_url
-        if self.fault is FaultKind.REFUSED:
+        if self.fault in NOT_LISTENING:
             self._reserved = sock
+            if self.fault is FaultKind.CONNECT_TIMEOUT:
+                self._hang()
         else:
             sock.listen(BACKLOG)
             await self._serve(sock)
@@ -678,6 +728,7 @@ class FleetApiSimulator:
     async def stop(self) -> None:
         """Stop listening, drop held requests and close every connection."""
         self._release.set()
+        self._stop_hanging()
         for task in list(self._inflight):
             task.cancel()
         if self._listen_task is not None:
@@ -704,8 +755,10 @@ class FleetApiSimulator:
         self._pending_sock = None
         self._servers.append(await loop.create_server(self._runner.server, sock=sock))
         self._listen_task = None
-        if self.fault is FaultKind.REFUSED:
+        if self.fault in NOT_LISTENING:
             self._refuse()
+            if self.fault is FaultKind.CONNECT_TIMEOUT:
+                self._hang()
 
     def _refuse(self) -> None:
         """Stop listening and drop connections, keeping the port bound so nothing else takes it."""
@@ -721,6 +774,27 @@ class FleetApiSimulator:
             self._pending_sock.close()
             self._pending_sock = None
         if self._listen_task is None and self._reserved is None:
+            self._reserved = _bound_socket(self.host, self.port)
+
+    def _hang(self) -> None:
+        """Listen without ever accepting, the queue already full: connections never complete."""
+        if self._reserved is None or self._fillers:
+            return
+        self._reserved.listen(0)
+        filler = socket.socket(self._reserved.family, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        filler.connect_ex(self._reserved.getsockname()[:2])
+        self._fillers.append(filler)
+
+    def _stop_hanging(self) -> None:
+        """Give up the connection that fills the queue, and the listening socket behind it."""
+        if not self._fillers:
+            return
+        for filler in self._fillers:
+            filler.close()
+        self._fillers.clear()
+        if self._reserved is not None:
+            self._reserved.close()
             self._reserved = _bound_socket(self.host, self.port)
 
     def _listen_again(self) -> None:
@@ -766,8 +840,10 @@ class FleetApiSimulator:
             await asyncio.sleep(self.latency_s)
         if self.fault is FaultKind.SLOW:
             await asyncio.sleep(self.fault_params.get("slow_s", DEFAULT_SLOW_S))
-        if self.fault is FaultKind.SERVER_ERROR:
-            return self._unavailable(endpoint)
+        if self.fault is FaultKind.HTML_ERROR:
+            return self._load_balancer_page()
+        if self.fault is FaultKind.SERVER_ERROR or self._flapped_down():
+            return self._unavailable(endpoint, self._error_status())
         if endpoint not in UNAUTHENTICATED:
             denied = self._authenticate(request)
             if denied is not None:
@@ -781,12 +857,35 @@ class FleetApiSimulator:
             )
         if endpoint in DOWN_IN.get(self.fault, frozenset()):
             return self._unavailable(endpoint)
+        if self.fault is FaultKind.VEHICLE_OFFLINE and request.match_info.route.name in REACHES_CAR:
+            return _offline()
         response = await handler(request)
         if endpoint is Endpoint.COMMAND and self.fault is FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE:
             self.billing.add(request.get(CHARGE))
             await self._hold()
             return None
+        if endpoint not in UNAUTHENTICATED and isinstance(response, web.Response):
+            if self.fault is FaultKind.MALFORMED_JSON:
+                return _cut_short(response)
+            if self.fault is FaultKind.MISSING_FIELDS:
+                return _without_fields(response)
         return response
+
+    def _flapped_down(self) -> bool:
+        """Whether a flapping cloud is in one of its down spells (it starts with one)."""
+        if self.fault is not FaultKind.FLAPPING:
+            return False
+        period = self.fault_params.get("period_s", DEFAULT_FLAP_PERIOD_S)
+        return int((self._clock() - self._fault_since) // period) % 2 == 0
+
+    def _error_status(self) -> int:
+        return int(self.fault_params.get("status", DEFAULT_ERROR_STATUS))
+
+    def _load_balancer_page(self) -> web.Response:
+        status = int(self.fault_params.get("status", DEFAULT_HTML_STATUS))
+        return web.Response(
+            status=status, text=LOAD_BALANCER_PAGE.format(status=status), content_type="text/html"
+        )
 
     @staticmethod
     def _endpoint(request: web.Request) -> Endpoint:
@@ -794,10 +893,10 @@ class FleetApiSimulator:
         return Endpoint(name.split(":")[0]) if name else Endpoint.OTHER
 
     @staticmethod
-    def _unavailable(endpoint: Endpoint) -> web.Response:
+    def _unavailable(endpoint: Endpoint, status: int = DEFAULT_ERROR_STATUS) -> web.Response:
         if endpoint is Endpoint.STATUS:
-            return web.Response(status=503, text="service unavailable")
-        return _error(503, "upstream internal error")
+            return web.Response(status=status, text="service unavailable")
+        return _error(status, "upstream internal error")
 
     def _authenticate(self, request: web.Request) -> web.Response | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -953,6 +1052,8 @@ class FleetApiSimulator:
         if (car := self._find(request)) is None:
             return _error(404, "not_found")
         request[CHARGE] = Charge.WAKE
+        if self.fault is FaultKind.VEHICLE_OFFLINE:
+            return web.json_response({"response": _summary(car, "offline")})
         return web.json_response({"response": _summary(car, car.wake("cloud"))})
 
     async def _command(self, request: web.Request) -> web.StreamResponse:
@@ -981,3 +1082,28 @@ class FleetApiSimulator:
 
 def _offline() -> web.Response:
     return _error(408, "vehicle unavailable: vehicle is offline or asleep")
+
+
+def _cut_short(response: web.Response) -> web.Response:
+    """Return the same answer with its body cut in half, still labelled JSON."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    return web.Response(
+        status=response.status, body=body[: len(body) // 2], content_type="application/json"
+    )
+
+
+def _without_fields(response: web.Response) -> web.Response:
+    """Return the same answer without the fields of MISSING_KEYS in its `response`."""
+    try:
+        answer = json.loads(response.body) if isinstance(response.body, bytes) else None
+    except ValueError:
+        return response
+    if not isinstance(answer, dict):
+        return response
+    inner = answer.get("response")
+    items = inner if isinstance(inner, list) else [inner]
+    for item in items:
+        if isinstance(item, dict):
+            for key in MISSING_KEYS & item.keys():
+                del item[key]
+    return web.json_response(answer, status=response.status)

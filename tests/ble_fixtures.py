@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
+from simulator.secrets import remember as remember_secret
 from simulator.vehicle import VirtualCar
 
 
@@ -76,7 +77,9 @@ def ble_device(hass: HomeAssistant, ble_proxy: SimulatedBluetoothProxy) -> BLEDe
 @pytest.fixture
 def ble_private_key() -> ec.EllipticCurvePrivateKey:
     """A fresh P-256 key, as the integration generates one for pairing."""
-    return ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(ec.SECP256R1())
+    remember_secret(key, "Bluetooth private key")
+    return key
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
 
-pytest_plugins = ["tests.ble_fixtures"]
+pytest_plugins = ["tests.ble_fixtures", "tests.secret_guard"]
 
 
 @pytest.fixture(autouse=True)
