@@ -30,6 +30,7 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.typing import ConfigType
 
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
@@ -60,6 +61,7 @@ from .health import AccountHealth, Capability, Outcome
 from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilientData
 from .pairing import CONF_CAR_PUBLIC_KEY, CONF_PRIVATE_KEY, CONF_VIN, SUBENTRY_VEHICLE_KEY
 from .router import RoutePreference
+from .services import async_setup_services
 from .vehicle import VehicleRuntime
 
 PLATFORMS: list[Platform] = [
@@ -77,6 +79,12 @@ PLATFORMS: list[Platform] = [
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 OUTAGE_OUTCOMES: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the service actions, which stay for as long as Home Assistant runs."""
+    async_setup_services(hass)
+    return True
 
 
 def _granted_scopes(token: dict[str, Any]) -> frozenset[str] | None:

@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK, STATE_LOCKED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -20,6 +21,7 @@ from custom_components.tesla_resilient.const import (
 )
 from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesla_resilient.pairing import CONF_PRIVATE_KEY
+from custom_components.tesla_resilient.services import SERVICE_PRECONDITION
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
@@ -127,6 +129,36 @@ async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
         "confirmed": True,
     }
     assert requests_to(fleet_api, "/command/door_lock") == 0
+
+
+async def test_precondition_goes_over_bluetooth_when_the_cloud_refuses(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    ble_proxy: SimulatedBluetoothProxy,
+    account_entry: MockConfigEntry,
+) -> None:
+    await set_up(hass, account_entry)
+    fleet_api.set_fault(FaultKind.REFUSED)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, VIN)})
+    assert device is not None
+
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_PRECONDITION,
+        {"device_id": device.id, "temperature": 22},
+        blocking=True,
+    )
+
+    assert car.driver_temp_setting_c == 22
+    assert car.climate_on is True
+    assert car.executions["ble:set_temps"] == 1
+    assert car.executions["ble:auto_conditioning_start"] == 1
+    assert car.executions["cloud:set_temps"] == car.executions["cloud:auto_conditioning_start"] == 0
+    assert requests_to(fleet_api, "/command/set_temps") == 0
+    assert state_of(hass, "climate", "climate").state == "heat_cool"
+    assert state_of(hass, "sensor", "last_command_route").state == "bluetooth"
 
 
 async def test_diagnostics_hold_no_key(
