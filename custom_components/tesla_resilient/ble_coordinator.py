@@ -9,7 +9,7 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .ble import (
     BluetoothError,
@@ -21,6 +21,7 @@ from .ble import (
     KeyNotPaired,
 )
 from .const import BLUETOOTH_FIELD_MAX_AGE, DATA_INTERVAL_IDLE, DOMAIN
+from .link_coordinator import LinkCoordinator
 from .models import DATA_CLOCK, Clock
 from .state import Field, Source, VehicleState
 
@@ -60,7 +61,7 @@ def _update_failed(err: BluetoothError) -> UpdateFailed:
     )
 
 
-class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
+class BluetoothCoordinator(LinkCoordinator):
     """Reads one vehicle over Bluetooth into its merged state.
 
     Out of range is a quiet failure (the coordinator logs it once). A car that answers with a
@@ -93,7 +94,6 @@ class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
         self.data = state
         self._infotainment_at: float | None = None
         self._stopped = False
-        self._told_unavailable = False
         self.awake = False
 
     @property
@@ -101,52 +101,22 @@ class BluetoothCoordinator(DataUpdateCoordinator[VehicleState]):
         """Whether Bluetooth is off for this car because an unexpected key answered."""
         return self._stopped
 
-    async def _async_refresh(
-        self,
-        log_failures: bool = True,
-        raise_on_auth_failed: bool = False,
-        scheduled: bool = False,
-        raise_on_entry_error: bool = False,
-    ) -> None:
-        """Refresh without the error-level log of a failure: `_async_refresh_finished` tells it.
-
-        A car that drives off, a busy car or a dropped link is ordinary for Bluetooth; the user
-        learns it from the connectivity sensor, and a repair issue when there is something to do.
-        """
-        await super()._async_refresh(
-            log_failures=False,
-            raise_on_auth_failed=raise_on_auth_failed,
-            scheduled=scheduled,
-            raise_on_entry_error=raise_on_entry_error,
-        )
+    def failure_message(self) -> str:
+        """Return what the log says when the car stops answering over Bluetooth."""
+        return f"{self.car_name} is unavailable over Bluetooth"
 
     @callback
     def _async_refresh_finished(self) -> None:
-        """Log once, as a warning, that the car stopped answering over Bluetooth; age values out.
+        """Age values out while reads fail.
 
-        While reads fail, a value last read over Bluetooth is shown for BLUETOOTH_FIELD_MAX_AGE,
-        then goes unknown (a value another link reported since is left alone).
+        A value last read over Bluetooth is shown for BLUETOOTH_FIELD_MAX_AGE, then goes unknown
+        (a value another link reported since is left alone).
         """
         super()._async_refresh_finished()
-        if not self.last_update_success and self._expire_bluetooth_fields():
+        if not self.last_update_success and self.state.expire_from(
+            Source.BLUETOOTH, BLUETOOTH_FIELD_MAX_AGE.total_seconds(), self.clock.monotonic()
+        ):
             self.async_update_listeners()
-        if self.last_update_success:
-            self._told_unavailable = False
-        elif not self._told_unavailable:
-            self._told_unavailable = True
-            _LOGGER.warning(
-                "%s is unavailable over Bluetooth: %s", self.car_name, self.last_exception
-            )
-
-    def _expire_bluetooth_fields(self) -> bool:
-        state = self.state
-        max_age = BLUETOOTH_FIELD_MAX_AGE.total_seconds()
-
-        def limit(field: Field) -> float | None:
-            found = state.get(field)
-            return max_age if found is not None and found.source is Source.BLUETOOTH else None
-
-        return bool(state.expire(limit, self.clock.monotonic()))
 
     async def _async_update_data(self) -> VehicleState:
         """Read the status, then the infotainment categories when the car is awake and it is due."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .cloud import (
     ASLEEP,
@@ -29,6 +29,7 @@ from .const import (
     POLL_INTERVAL,
     RATE_LIMIT_BACKOFF,
 )
+from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 _DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
 
 
-class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
+class CloudVehicleCoordinator(LinkCoordinator):
     """Reads one vehicle from the cloud into its merged state.
 
     The free state call runs every poll; the paid data call only while the car is online, and
@@ -144,36 +145,11 @@ class CloudVehicleCoordinator(DataUpdateCoordinator[VehicleState]):
         Runs while the cloud fails, and after each data answer: an answer that leaves a field out
         or carries the car's old timestamp (a frozen copy) must not keep an old value alive.
         """
-        state = self.state
-        max_age = CLOUD_FIELD_MAX_AGE.total_seconds()
-
-        def limit(field: Field) -> float | None:
-            found = state.get(field)
-            return max_age if found is not None and found.source is Source.CLOUD else None
-
-        if state.expire(limit, self.clock.monotonic()):
-            self._expired = True
-
-    async def _async_refresh(
-        self,
-        log_failures: bool = True,
-        raise_on_auth_failed: bool = False,
-        scheduled: bool = False,
-        raise_on_entry_error: bool = False,
-    ) -> None:
-        """Refresh, telling of a cloud that stops answering once, as a warning.
-
-        Nobody can act on Tesla's outages, so they are no errors; the entities show them.
-        """
-        succeeded = self.last_update_success
-        await super()._async_refresh(
-            log_failures=False,
-            raise_on_auth_failed=raise_on_auth_failed,
-            scheduled=scheduled,
-            raise_on_entry_error=raise_on_entry_error,
+        dropped = self.state.expire_from(
+            Source.CLOUD, CLOUD_FIELD_MAX_AGE.total_seconds(), self.clock.monotonic()
         )
-        if log_failures and succeeded and not self.last_update_success:
-            LOGGER.warning("Reading %s failed: %s", self.name, self.last_exception)
+        if dropped:
+            self._expired = True
 
     @callback
     def _async_refresh_finished(self) -> None:

@@ -114,6 +114,15 @@ class VehicleState:
             del self.fields[key]
         return dropped
 
+    def expire_from(self, source: Source, max_age: float, now: float) -> set[Field]:
+        """Drop the fields `source` reported last, once older than `max_age` seconds."""
+
+        def limit(key: Field) -> float | None:
+            found = self.fields.get(key)
+            return max_age if found is not None and found.source is source else None
+
+        return self.expire(limit, now)
+
     def sources(self, keys: Iterable[Field]) -> dict[str, str]:
         """Source of each known key, for diagnostics and attributes."""
         return {str(key): str(found.source) for key in keys if (found := self.fields.get(key))}

@@ -131,3 +131,15 @@ def test_each_field_holds_its_latest_report(
         )
 
     assert state.fields == expected
+
+
+def test_expire_from_drops_only_what_that_link_reported_last() -> None:
+    state = VehicleState()
+    state.update({Field.LOCKED: True, Field.BATTERY_LEVEL: 80}, Source.BLUETOOTH, 0.0)
+    state.update({Field.BATTERY_LEVEL: 79}, Source.CLOUD, 10.0)
+
+    assert state.expire_from(Source.BLUETOOTH, 60.0, 60.0) == set()
+    assert state.expire_from(Source.BLUETOOTH, 60.0, 60.5) == {Field.LOCKED}
+    assert state.value(Field.BATTERY_LEVEL) == 79
+    assert state.expire_from(Source.CLOUD, 60.0, 70.5) == {Field.BATTERY_LEVEL}
+    assert state.fields == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from homeassistant.components.homeassistant import (
     DOMAIN as HA_DOMAIN,
@@ -192,3 +194,25 @@ async def test_cloud_failure_keeps_values(
     fleet_api.clear_fault()
     await advance(60)
     assert vehicle.coordinator.last_update_success is True
+
+
+async def test_a_cloud_outage_is_logged_once_as_a_warning_and_its_end_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    advance: Advance,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="custom_components.tesla_resilient")
+    fleet_api.set_fault(FaultKind.SERVER_ERROR)
+    for _ in range(3):
+        await advance(60)
+    fleet_api.clear_fault()
+    await advance(60)
+
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.tesla_resilient")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR]
+    warnings = [r.getMessage() for r in ours if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Reading tesla_resilient cloud")
+    assert len([r for r in ours if "recovered" in r.getMessage()]) == 1
