@@ -97,7 +97,7 @@ async def loaded_account(
         await rig.time.run(hass.config_entries.async_setup(entry.entry_id))
         if entry.state is not ConfigEntryState.LOADED:
             raise RuntimeError(f"{DOMAIN} did not load: {entry.state} {entry.reason}")
-        await _until_lock_shown(rig)
+        await until_lock_shown(rig)
         try:
             yield entry
         finally:
@@ -105,18 +105,22 @@ async def loaded_account(
                 await rig.time.run(hass.config_entries.async_unload(entry.entry_id))
 
 
-async def _until_lock_shown(rig: Rig, limit_s: float = READY_LIMIT_S) -> None:
+async def until_lock_shown(
+    rig: Rig, since: float | None = None, *, step_s: float = 0.25, limit_s: float = READY_LIMIT_S
+) -> float:
     """Wait until the car's lock shows a state, as a user would before tapping it.
 
     Setup does not wait for the first Bluetooth read, and Home Assistant skips an unavailable
-    entity's actions, so a scenario starts once the entity it acts on is there to act on.
+    entity's actions, so a scenario acts once the entity it acts on is there to act on. Returns
+    the simulated seconds from `since` (default: now) until then.
     """
-    deadline = rig.time.now() + limit_s
+    started = rig.time.now() if since is None else since
     lock = lock_entity(rig.hass, rig.car.vin)
     while (state := rig.hass.states.get(lock)) is None or state.state == STATE_UNAVAILABLE:
-        if rig.time.now() >= deadline:
+        if rig.time.now() - started >= limit_s:
             raise RuntimeError(f"{lock} still unavailable {limit_s:g} s after setup")
-        await rig.time.advance(0.25)
+        await rig.time.advance(step_s)
+    return rig.time.now() - started
 
 
 def lock_entity(hass: HomeAssistant, vin: str) -> str:

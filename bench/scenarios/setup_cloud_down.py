@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
 
 from bench.figures import Figure
-from bench.resilient import CLOUD_ENTITY, loaded_account, lock_entity
+from bench.resilient import CLOUD_ENTITY, loaded_account, lock_entity, until_lock_shown
 from bench.rig import Context, Radio, Rig
 from bench.settings import real_monotonic
 from simulator.fleet_api import FaultKind
@@ -15,16 +14,6 @@ PRODUCES = ("setup_cloud_down_s",)
 NEEDS_BLUETOOTH = True
 RUNS = 5
 SETUP_LIMIT_S = 600.0
-
-
-async def _until_lock_shown(rig: Rig, since: float) -> float:
-    """Seconds from `since` until the car's lock shows a state (Bluetooth's first read)."""
-    lock = lock_entity(rig.hass, rig.car.vin)
-    while (state := rig.hass.states.get(lock)) is None or state.state == STATE_UNAVAILABLE:
-        if rig.time.now() - since > SETUP_LIMIT_S:
-            raise RuntimeError(f"{lock} still unavailable after setup")
-        await rig.time.advance(0.1)
-    return rig.time.now() - since
 
 
 async def run(ctx: Context) -> list[Figure]:
@@ -51,7 +40,8 @@ async def run(ctx: Context) -> list[Figure]:
             )
             samples.append(rig.time.now() - started)
             real.append(real_monotonic() - real_started)
-            shown.append(round(await _until_lock_shown(rig, started), 3))
+            to_lock = await until_lock_shown(rig, started, step_s=0.1, limit_s=SETUP_LIMIT_S)
+            shown.append(round(to_lock, 3))
             air.append(
                 {
                     "bluetooth_writes": radio.proxy.round_trips - before[0],

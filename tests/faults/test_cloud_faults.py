@@ -21,7 +21,6 @@ from unittest.mock import patch
 import pytest
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
-from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -30,7 +29,6 @@ from homeassistant.const import (
     CONF_ACCESS_TOKEN,
     CONF_TOKEN,
     CONF_URL,
-    SERVICE_LOCK,
     STATE_LOCKED,
     STATE_UNAVAILABLE,
     STATE_UNLOCKED,
@@ -51,7 +49,7 @@ from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
 from tests.faults.harness import Cell
-from tests.integration.common import Advance, entity_id, requests_to, state_of
+from tests.integration.common import Advance, entity_id, lock_doors, requests_to, state_of
 from tests.integration.conftest import advance, bluetooth, credentials, sim_clock
 
 __all__ = ["advance", "bluetooth", "credentials", "sim_clock"]
@@ -102,10 +100,12 @@ class Fault:
     placeholders: dict[str, str] = field(default_factory=dict)
     lasted_s: float = 1.0
     """How long the fault lasts before the user acts."""
+    holds: bool = False
+    """Whether requests wait unanswered for a timeout (real time passes for each of those)."""
 
     def begin(self, env: Env) -> None:
         """Start the fault; one that holds requests unanswered gets short timeouts meanwhile."""
-        if getattr(self.start, "kind", None) in HOLDING_KINDS:
+        if self.holds:
             env.timeouts.enter_context(_short_timeouts())
         self.start(env)
 
@@ -118,7 +118,7 @@ class Fault:
 HOLDING_KINDS: Final = frozenset(
     {FaultKind.BLACK_HOLE, FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE, FaultKind.CONNECT_TIMEOUT}
 )
-"""Faults under which requests wait for a timeout: real time passes for each of those."""
+"""Simulator faults that hold requests unanswered."""
 
 
 @dataclass(slots=True)
@@ -146,7 +146,6 @@ def _sim(kind: FaultKind, **params: float) -> Callable[[Env], None]:
     def start(env: Env) -> None:
         env.api.set_fault(kind, **params)
 
-    start.kind = kind  # type: ignore[attr-defined]
     return start
 
 
@@ -198,6 +197,7 @@ def _fault(
         revoked,
         placeholders or {},
         lasted_s,
+        holds=kind in HOLDING_KINDS,
     )
     return pytest.param(fault, id=name)
 
@@ -473,12 +473,6 @@ def _noting(cell: Cell, what: str) -> Iterator[None]:
 # -- the user's actions --------------------------------------------------------------------------
 
 
-async def _lock(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        LOCK_DOMAIN, SERVICE_LOCK, {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")}, blocking=True
-    )
-
-
 async def _honk(hass: HomeAssistant) -> None:
     await hass.services.async_call(
         BUTTON_DOMAIN,
@@ -489,7 +483,7 @@ async def _honk(hass: HomeAssistant) -> None:
 
 
 COMMANDS: Final[dict[Action, tuple[str, Callable[[HomeAssistant], Awaitable[None]]]]] = {
-    Action.LOCK: ("door_lock", _lock),
+    Action.LOCK: ("door_lock", lock_doors),
     Action.HONK: ("honk_horn", _honk),
 }
 

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
@@ -31,6 +33,13 @@ def state_of(hass: HomeAssistant, platform: str, key: str) -> Any:
     state = hass.states.get(entity_id(hass, platform, key))
     assert state is not None
     return state
+
+
+async def lock_doors(hass: HomeAssistant) -> None:
+    """Lock the car through its door lock entity, as the dashboard does."""
+    await hass.services.async_call(
+        LOCK_DOMAIN, SERVICE_LOCK, {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")}, blocking=True
+    )
 
 
 def requests_to(sim: FleetApiSimulator, suffix: str) -> int:

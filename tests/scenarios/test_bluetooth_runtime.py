@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK, STATE_LOCKED, STATE_UNAVAILABLE
+from homeassistant.const import STATE_LOCKED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -26,17 +25,8 @@ from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
-from tests.integration.common import VIN, Advance, entity_id, requests_to, state_of
+from tests.integration.common import VIN, Advance, lock_doors, requests_to, state_of
 from tests.scenarios.conftest import set_up
-
-
-async def _lock(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        LOCK_DOMAIN,
-        SERVICE_LOCK,
-        {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")},
-        blocking=True,
-    )
 
 
 async def test_bluetooth_only_car_shows_and_locks(
@@ -55,7 +45,7 @@ async def test_bluetooth_only_car_shows_and_locks(
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("sensor", DOMAIN, f"{VIN}-cloud_cost") is None
 
-    await _lock(hass)
+    await lock_doors(hass)
 
     assert car.locked is True
     assert car.executions["ble:door_lock"] == 1
@@ -117,7 +107,7 @@ async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
     await set_up(hass, account_entry)
     fleet_api.set_fault(FaultKind.REFUSED)
 
-    await _lock(hass)
+    await lock_doors(hass)
 
     assert car.locked is True
     assert car.executions["cloud:door_lock"] == 0
@@ -216,7 +206,7 @@ async def test_options_choose_the_route_and_reload(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert account_entry.state is ConfigEntryState.LOADED
 
-    await _lock(hass)
+    await lock_doors(hass)
 
     assert car.executions["cloud:door_lock"] == 1
     assert car.executions["ble:door_lock"] == 0

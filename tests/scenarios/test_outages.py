@@ -7,8 +7,7 @@ from unittest.mock import patch
 import pytest
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
-from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK, STATE_LOCKED
+from homeassistant.const import ATTR_ENTITY_ID, STATE_LOCKED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
@@ -19,7 +18,7 @@ from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
-from tests.integration.common import Advance, entity_id, state_of
+from tests.integration.common import Advance, entity_id, lock_doors, state_of
 from tests.scenarios.conftest import set_up
 
 CLOUD = "binary_sensor.tesla_cloud"
@@ -51,15 +50,6 @@ async def _until_bluetooth_fails(hass: HomeAssistant, advance: Advance) -> None:
         if state_of(hass, "binary_sensor", "bluetooth").state == "off":
             return
     raise AssertionError("Bluetooth never noticed the car had left")
-
-
-async def _lock(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        LOCK_DOMAIN,
-        SERVICE_LOCK,
-        {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")},
-        blocking=True,
-    )
 
 
 @pytest.mark.parametrize(
@@ -95,7 +85,7 @@ async def test_full_outage_keeps_the_car_usable(
     assert state_of(hass, "sensor", "battery_level").state == str(car.battery_level)
     assert state_of(hass, "lock", "doors").state == "unlocked"
 
-    await _lock(hass)
+    await lock_doors(hass)
 
     assert car.executions["ble:door_lock"] == 1
     assert car.executions["cloud:door_lock"] == 0
@@ -169,7 +159,7 @@ async def test_commands_only_outage_is_degraded(
     fleet_api.set_fault(FaultKind.COMMANDS_ONLY)
     for _ in range(2):
         with pytest.raises(HomeAssistantError) as raised:
-            await _lock(hass)
+            await lock_doors(hass)
         assert raised.value.translation_key == "command_unconfirmed"
 
     assert status(hass) == ("degraded", ["commands"], "server_error")
@@ -258,7 +248,7 @@ async def test_command_that_may_have_run_is_not_repeated(
 
     car.listeners.append(back_in_range_as_the_cloud_runs_it)
     with patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.25):
-        await _lock(hass)
+        await lock_doors(hass)
 
     assert car.executions["cloud:door_lock"] == 1
     assert car.executions["ble:door_lock"] == 1
@@ -287,7 +277,7 @@ async def test_a_car_back_in_range_is_commanded_over_bluetooth_at_once(
     ble_proxy.in_range = True
     requests = len(fleet_api.requests)
 
-    await _lock(hass)
+    await lock_doors(hass)
 
     assert car.executions["ble:door_lock"] == 1
     assert car.executions["cloud:door_lock"] == 0
