@@ -290,18 +290,19 @@ def _set_sentry(car: VirtualCar, params: dict[str, Any]) -> None:
 
 
 def _port_open(car: VirtualCar, _: dict[str, Any]) -> None:
+    """Open the charge port door, or unlock the cable when one is latched.
+
+    Tesla's command reference for `charge_port_door_open`: "Opens the charge port or unlocks the
+    cable"; the Fleet API has no separate unlock endpoint.
+    """
     car.charge_port_door_open = True
+    car.charge_port_latch = "Disengaged"
 
 
 def _port_close(car: VirtualCar, _: dict[str, Any]) -> None:
     if car.cable_connected:
         raise CommandError("cable connected")
     car.charge_port_door_open = False
-
-
-def _unlock_charge_port(car: VirtualCar, _: dict[str, Any]) -> None:
-    car.charge_port_door_open = True
-    car.charge_port_latch = "Disengaged"
 
 
 def _noop(_car: VirtualCar, _: dict[str, Any]) -> None:
@@ -328,7 +329,6 @@ COMMANDS: dict[str, Callable[[VirtualCar, dict[str, Any]], None]] = {
     "set_charging_amps": _set_charging_amps,
     "charge_port_door_open": _port_open,
     "charge_port_door_close": _port_close,
-    "unlock_charge_port": _unlock_charge_port,
     "flash_lights": _noop,
     "remote_start_drive": _noop,
     "honk_horn": _noop,

@@ -22,7 +22,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
     async_get_config_entry_implementation,
@@ -43,6 +42,7 @@ from .cloud import (
     StaticToken,
     TokenSource,
     VehicleSummary,
+    cloud_session,
 )
 from .cloud import token_scopes as jwt_scopes
 from .cloud_health import CloudHealthCoordinator
@@ -272,9 +272,7 @@ async def _async_setup_account(
 ) -> TeslaResilientData:
     """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
     tokens, scopes = await _async_tokens(hass, entry)
-    cloud = CloudLink(
-        async_get_clientsession(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic
-    )
+    cloud = CloudLink(cloud_session(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic)
     location = scopes is None or SCOPE_LOCATION in scopes
     data = TeslaResilientData(cloud=cloud, clock=clock, location=location)
     vehicles = await _async_vehicles(hass, entry, cloud)

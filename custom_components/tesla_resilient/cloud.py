@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from types import TracebackType
 from typing import Any, Final, Protocol
 
 import aiohttp
 import jwt
-from homeassistant.const import CONF_ACCESS_TOKEN
+from homeassistant.const import CONF_ACCESS_TOKEN, EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
+from homeassistant.helpers.singleton import singleton
 from tesla_fleet_api import TeslaFleetApi
 from tesla_fleet_api.exceptions import (
     MobileAccessDisabled,
@@ -29,6 +30,7 @@ from tesla_fleet_api.exceptions import (
 
 from .const import CONNECT_TIMEOUT, MODELS, REQUEST_TIMEOUT, STATUS_TIMEOUT
 from .health import Capability, Outcome
+from .router import COMMANDS, Command
 from .state import Field
 
 type OutcomeListener = Callable[[OutcomeReport], None]
@@ -36,8 +38,6 @@ type OutcomeListener = Callable[[OutcomeReport], None]
 ONLINE: Final = "online"
 ASLEEP: Final = "asleep"
 OFFLINE: Final = "offline"
-
-_COMMAND_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 
 BENIGN_REASONS: Final = frozenset({"already_set", "not_charging", "is_charging", "requested"})
 """Refusals that mean the car is already where the command wanted it."""
@@ -213,51 +213,58 @@ def _parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
-class _TracedRequest:
-    """An aiohttp request that notes in the call's trace that it went out and how it ended."""
-
-    def __init__(self, pending: AbstractAsyncContextManager[aiohttp.ClientResponse]) -> None:
-        self._pending = pending
-
-    async def __aenter__(self) -> aiohttp.ClientResponse:
-        trace = _TRACE.get()
-        if trace is not None:
-            trace.attempted = True
-        response = await self._pending.__aenter__()
-        if trace is not None:
-            trace.status = response.status
-            trace.retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-        return response
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._pending.__aexit__(exc_type, exc, tb)
+async def _on_headers_sent(
+    _session: aiohttp.ClientSession, _context: Any, _params: aiohttp.TraceRequestHeadersSentParams
+) -> None:
+    if (trace := _TRACE.get()) is not None:
+        trace.attempted = True
 
 
-class _TracedSession:
-    """Home Assistant's shared session as the library sees it: bounded and traced."""
+async def _on_request_end(
+    _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestEndParams
+) -> None:
+    if (trace := _TRACE.get()) is not None:
+        trace.status = params.response.status
+        trace.retry_after = _parse_retry_after(params.response.headers.get("Retry-After"))
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self._session = session
 
-    def request(self, method: str, url: str, **kwargs: Any) -> _TracedRequest:
-        kwargs.setdefault(
-            "timeout",
-            aiohttp.ClientTimeout(
-                total=None,
-                connect=CONNECT_TIMEOUT,
-                sock_connect=CONNECT_TIMEOUT,
-                sock_read=REQUEST_TIMEOUT,
-            ),
-        )
-        return _TracedRequest(self._session.request(method, url, **kwargs))
+def trace_config() -> aiohttp.TraceConfig:
+    """Aiohttp's tracing hooks that note in the running call's trace what the server answered.
 
-    def get(self, url: str, **kwargs: Any) -> _TracedRequest:
-        return self.request("GET", url, **kwargs)
+    The library turns answers into its own exceptions and keeps the status line and headers to
+    itself; aiohttp's public tracing tells the link whether a request went out (its headers were
+    sent: a call that timed out before that never reached the server), its status and its
+    Retry-After, whichever library version made the request.
+    """
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(_on_headers_sent)
+    config.on_request_end.append(_on_request_end)
+    return config
+
+
+REQUEST_TIMEOUTS: Final = aiohttp.ClientTimeout(
+    total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=REQUEST_TIMEOUT
+)
+"""Per request: a refused or unreachable server fails fast, a slow answer within the read budget."""
+
+
+@singleton("tesla_resilient_cloud_session")
+@callback
+def cloud_session(hass: HomeAssistant) -> aiohttp.ClientSession:
+    """Return the one HTTP session all cloud links share: traced and bounded in time.
+
+    It belongs to no config entry (one entry unloading must not close it for the others and
+    for config flows), so it is closed when Home Assistant closes.
+    """
+    session = async_create_clientsession(
+        hass, auto_cleanup=False, timeout=REQUEST_TIMEOUTS, trace_configs=[trace_config()]
+    )
+
+    async def _close(_event: Event) -> None:
+        await session.close()
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _close)
+    return session
 
 
 class _MalformedAnswerError(Exception):
@@ -536,6 +543,32 @@ def _stamp_ms(snapshot: CloudSnapshot) -> int | None:
     return None if snapshot.timestamp is None else round(snapshot.timestamp * 1000)
 
 
+_LIBRARY_ASKS_FOR_TOKEN: Final = inspect.iscoroutinefunction(
+    getattr(TeslaFleetApi, "access_token", None)
+)
+"""Whether the library asks for the bearer token before each request (tesla-fleet-api 1.3 on).
+
+Before 1.3 the token was a plain attribute read by each request; from 1.3 `access_token` takes a
+coroutine function. The supported range spans both (1.0.17 in Home Assistant 2025.4, 1.4.2 in
+2026.2): this and `_fleet_api` are the one place that knows.
+"""
+
+_LIBRARY_COMMANDS: Final[Mapping[str, str]] = {"unlock_charge_port": "charge_port_door_open"}
+"""Commands whose Fleet API endpoint has another name: the charge port door opens to unlock."""
+
+
+def _fleet_api(session: aiohttp.ClientSession, server: str, tokens: TokenSource) -> Any:
+    token = tokens.access_token if _LIBRARY_ASKS_FOR_TOKEN else None
+    return TeslaFleetApi(
+        session=session,
+        server=server,
+        access_token=token,
+        charging_scope=False,
+        energy_scope=False,
+        partner_scope=False,
+    )
+
+
 class CloudLink:
     """One account's Fleet API server, every call bounded in time and classified."""
 
@@ -551,15 +584,7 @@ class CloudLink:
         self._tokens = tokens
         self._monotonic = monotonic
         self._listeners: list[OutcomeListener] = []
-        traced: Any = _TracedSession(session)
-        self._api: Any = TeslaFleetApi(
-            session=traced,
-            server=base_url.rstrip("/"),
-            refresh_hook=tokens.access_token,
-            charging_scope=False,
-            energy_scope=False,
-            partner_scope=False,
-        )
+        self._api = _fleet_api(session, base_url.rstrip("/"), tokens)
         self._vehicles: dict[str, Any] = {}
 
     @property
@@ -618,6 +643,7 @@ class CloudLink:
         reset = _TRACE.set(trace)
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT if budget is None else budget):
+                await self._fresh_token()
                 return await call()
         except (TeslaFleetError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
             raise _classify(err, trace) from err
@@ -638,6 +664,10 @@ class CloudLink:
                 request, err.outcome, self._monotonic(), vin, err.retry_after, sent=err.sent
             )
         )
+
+    async def _fresh_token(self) -> None:
+        if not _LIBRARY_ASKS_FOR_TOKEN:
+            self._api.access_token = await self._tokens.access_token()
 
     def _vehicle(self, vin: str) -> Any:
         if (vehicle := self._vehicles.get(vin)) is None:
@@ -732,12 +762,12 @@ class CloudLink:
 
     async def command(self, vin: str, name: str, **params: Any) -> None:
         """Run one command by its Fleet API name; raise CommandRejected when the car says no."""
-        if not _COMMAND_NAME.fullmatch(name):
-            raise ValueError(f"not a command name: {name}")
-        path = f"api/1/vehicles/{vin}/command/{name}"
+        if name not in COMMANDS or name == Command.WAKE_UP:
+            raise _error(Outcome.BAD_REQUEST, sent=False, detail=f"no Fleet API command {name}")
+        method = getattr(self._vehicle(vin), _LIBRARY_COMMANDS.get(name, name))
 
         async def call() -> None:
-            answer = _response(await self._api._request("POST", path, json=params))
+            answer = _response(await method(**params))
             if not isinstance(answer, Mapping) or not isinstance(answer.get("result"), bool):
                 raise _MalformedAnswerError
             if answer.get("result") is True:

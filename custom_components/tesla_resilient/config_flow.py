@@ -19,7 +19,6 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN, CONF_URL
 from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     SelectSelector,
@@ -39,6 +38,7 @@ from .cloud import (
     StaticToken,
     TokenSource,
     VehicleSummary,
+    cloud_session,
     token_subject,
 )
 from .const import (
@@ -143,7 +143,7 @@ class TeslaResilientFlowHandler(
 
     @property
     def _session(self) -> aiohttp.ClientSession:
-        return async_get_clientsession(self.hass)
+        return cloud_session(self.hass)
 
     async def _async_check(self, url: str, tokens: TokenSource) -> _Account:
         try:

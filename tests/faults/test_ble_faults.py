@@ -18,11 +18,10 @@ from typing import Any, Final
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import LockState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_LOCK,
-    STATE_LOCKED,
-    STATE_UNLOCKED,
     Platform,
 )
 from homeassistant.core import HomeAssistant
@@ -338,7 +337,7 @@ async def _read(rig: Rig, cell: Cell, fault: Fault) -> None:
     else:
         cell.check(shown == before, f"read under the fault showed {shown}")
     cell.check(
-        state_of(hass, "lock", "doors").state == STATE_UNLOCKED,
+        state_of(hass, "lock", "doors").state == LockState.UNLOCKED,
         "the lock changed although nobody locked the car",
     )
     if fault.name == "key-removed":
@@ -354,13 +353,13 @@ async def _lock(rig: Rig, cell: Cell, fault: Fault) -> None:
     shown = _shown(hass, "lock", "doors")
     if err is None:
         cell.check(car.locked, "lock reported success but the car is unlocked")
-        cell.check(shown == STATE_LOCKED, f"lock succeeded but the entity shows {shown}")
+        cell.check(shown == LockState.LOCKED, f"lock succeeded but the entity shows {shown}")
         cell.check(fault.rides_out, "lock succeeded although the fault should stop it")
         return
     _check_error(cell, fault, err)
     cell.check(not fault.rides_out, f"lock failed although the link should ride it out: {err!r}")
-    cell.check(shown != STATE_LOCKED or car.locked, "entity shows locked, the car is not")
-    cell.check(shown in (STATE_LOCKED, STATE_UNLOCKED), f"lock entity shows {shown}")
+    cell.check(shown != LockState.LOCKED or car.locked, "entity shows locked, the car is not")
+    cell.check(shown in (LockState.LOCKED, LockState.UNLOCKED), f"lock entity shows {shown}")
     if err.translation_key in NOT_RUN_KEYS:
         cell.check(ran == 0, f"error {err.translation_key} says not run, but the car locked")
 
@@ -398,13 +397,13 @@ async def _recovers(rig: Rig, cell: Cell) -> None:
     battery = _shown(hass, "sensor", "battery_level")
     cell.check(battery == str(car.battery_level), f"after recovery battery shows {battery}")
     lock = _shown(hass, "lock", "doors")
-    cell.check(lock == STATE_UNLOCKED, f"after recovery the lock shows {lock}, the car is unlocked")
+    cell.check(lock == LockState.UNLOCKED, f"after recovery the lock shows {lock}, car unlocked")
     cell.check(not _key_issue(hass), "the key repair issue outlived the fault")
 
     err = await _call(rig, LOCK_DOMAIN, SERVICE_LOCK, entity_id(hass, "lock", "doors"))
     cell.check(err is None, f"lock after recovery failed: {err!r}")
     cell.check(car.locked, "lock after recovery did not lock the car")
-    cell.check(_shown(hass, "lock", "doors") == STATE_LOCKED, "lock after recovery not shown")
+    cell.check(_shown(hass, "lock", "doors") == LockState.LOCKED, "lock after recovery not shown")
 
     honks = _honks(car)
     err = await _call(rig, BUTTON_DOMAIN, SERVICE_PRESS, entity_id(hass, "button", "honk"))
@@ -433,7 +432,7 @@ async def test_bluetooth_fault(
     await set_up(hass, bluetooth_entry)
     assert _shown(hass, "binary_sensor", "bluetooth") == "on"
     assert _shown(hass, "sensor", "battery_level") == str(car.battery_level)
-    assert _shown(hass, "lock", "doors") == STATE_UNLOCKED
+    assert _shown(hass, "lock", "doors") == LockState.UNLOCKED
     rig = Rig(hass, car, ble_car, ble_proxy, public_key_bytes(paired_key), sim_clock, freezer)
 
     await fault.start(rig)

@@ -21,6 +21,7 @@ from unittest.mock import patch
 import pytest
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
+from homeassistant.components.lock import LockState
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -29,9 +30,7 @@ from homeassistant.const import (
     CONF_ACCESS_TOKEN,
     CONF_TOKEN,
     CONF_URL,
-    STATE_LOCKED,
     STATE_UNAVAILABLE,
-    STATE_UNLOCKED,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -539,7 +538,7 @@ async def _read_cell(
     recovered = _battery(hass)
     cell.check(recovered == str(car.battery_level), f"battery {recovered} after recovery")
     lock = state_of(hass, "lock", "doors").state
-    cell.check(lock == STATE_LOCKED, f"doors {lock} after recovery, the car is locked")
+    cell.check(lock == LockState.LOCKED, f"doors {lock} after recovery, the car is locked")
 
 
 async def _heal(cell: Cell, hass: HomeAssistant, env: Env, fault: Fault, advance: Advance) -> None:
@@ -581,7 +580,7 @@ async def _command_cell(
     cell.check(runs == int(ran), f"{command} ran {runs} times on the car, expected {int(ran)}")
     if action is Action.LOCK:
         lock = state_of(hass, "lock", "doors").state
-        expected = STATE_LOCKED if err is None else STATE_UNLOCKED
+        expected = LockState.LOCKED if err is None else LockState.UNLOCKED
         cell.check(lock == expected, f"doors show {lock} after the lock {key or 'worked'}")
         await _out_of_range(cell, hass, env.api, car)
     if fault.revoked:
@@ -596,7 +595,7 @@ async def _command_cell(
     cell.check(_runs(car, command) == before + 1, f"{command} after recovery did not run once")
     if action is Action.LOCK:
         lock = state_of(hass, "lock", "doors").state
-        cell.check(car.locked and lock == STATE_LOCKED, f"doors {lock} after a lock that worked")
+        cell.check(car.locked and lock == LockState.LOCKED, f"doors {lock} after a working lock")
     battery = state_of(hass, "sensor", "battery_level").state
     cell.check(battery == str(BEFORE), f"battery {battery} after recovery")
 

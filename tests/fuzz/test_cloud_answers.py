@@ -32,6 +32,7 @@ from custom_components.tesla_resilient.cloud import (
     VehicleSummary,
     _parse_retry_after,
     snapshot_from_vehicle_data,
+    trace_config,
 )
 from custom_components.tesla_resilient.const import POLL_INTERVAL
 from custom_components.tesla_resilient.state import Field, Source, VehicleState
@@ -183,7 +184,7 @@ async def fleet_server(socket_enabled: None) -> AsyncGenerator[FleetServer]:
 
 @pytest.fixture
 async def cloud(fleet_server: FleetServer) -> AsyncGenerator[CloudLink]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(trace_configs=[trace_config()]) as session:
         yield CloudLink(session, fleet_server.base_url, StaticToken("token"))
 
 

@@ -9,7 +9,6 @@ from unittest.mock import MagicMock, patch
 import aiohttp
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from tesla_fleet_api.exceptions import (
     DeviceUnexpectedResponse,
     Forbidden,
@@ -23,6 +22,7 @@ from tesla_fleet_api.exceptions import (
 
 from custom_components.tesla_resilient.cloud import (
     CloudAuthError,
+    CloudBadRequest,
     CloudError,
     CloudLink,
     CloudRateLimited,
@@ -34,6 +34,7 @@ from custom_components.tesla_resilient.cloud import (
     StaticToken,
     VehicleAsleep,
     classify,
+    cloud_session,
     snapshot_from_vehicle_data,
     token_scopes,
     token_subject,
@@ -57,7 +58,7 @@ async def link(
     hass: HomeAssistant, fleet_api: FleetApiSimulator, clock: FakeClock, reports: list
 ) -> CloudLink:
     link = CloudLink(
-        async_get_clientsession(hass),
+        cloud_session(hass),
         fleet_api.base_url,
         StaticToken(fleet_api.access_token),
         monotonic=clock,
@@ -183,8 +184,11 @@ async def test_car_refusals(link: CloudLink, car: VirtualCar) -> None:
         await link.command(VIN, "charge_port_door_close")
     assert err.value.reason == "cable connected"
     assert err.value.outcome is Outcome.BAD_REQUEST
-    with pytest.raises(ValueError, match="not a command name"):
-        await link.command(VIN, "../wake_up")
+    for name in ("../wake_up", "wake_up", "remote_boombox"):
+        with pytest.raises(CloudBadRequest) as unknown:
+            await link.command(VIN, name)
+        assert not unknown.value.sent
+    assert not car.executions["wake_up"]
 
 
 async def test_unknown_vehicle_is_a_bad_request(link: CloudLink) -> None:

@@ -14,15 +14,14 @@ from homeassistant.components.climate import (
 from homeassistant.components.climate import (
     DOMAIN as CLIMATE_DOMAIN,
 )
+from homeassistant.components.lock import LockState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     ATTR_TEMPERATURE,
     STATE_CLOSED,
-    STATE_LOCKED,
     STATE_OFF,
     STATE_ON,
     STATE_OPEN,
-    STATE_UNLOCKED,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -90,21 +89,21 @@ async def test_binary_sensors(hass: HomeAssistant, car: VirtualCar) -> None:
 
 async def test_locks(hass: HomeAssistant, car: VirtualCar, fleet_api: FleetApiSimulator) -> None:
     doors = entity_id(hass, "lock", "doors")
-    assert hass.states.get(doors).state == STATE_LOCKED
+    assert hass.states.get(doors).state == LockState.LOCKED
 
     await call(hass, "lock", "unlock", doors)
     assert car.locked is False
-    assert hass.states.get(doors).state == STATE_UNLOCKED
+    assert hass.states.get(doors).state == LockState.UNLOCKED
 
     await call(hass, "lock", "lock", doors)
     assert car.locked is True
-    assert hass.states.get(doors).state == STATE_LOCKED
+    assert hass.states.get(doors).state == LockState.LOCKED
 
     cable = entity_id(hass, "lock", "charge_cable")
-    assert hass.states.get(cable).state == STATE_LOCKED
+    assert hass.states.get(cable).state == LockState.LOCKED
     await call(hass, "lock", "unlock", cable)
     assert car.charge_port_latch == "Disengaged"
-    assert hass.states.get(cable).state == STATE_UNLOCKED
+    assert hass.states.get(cable).state == LockState.UNLOCKED
 
     sent = len(fleet_api.requests)
     with pytest.raises(ServiceValidationError) as err:

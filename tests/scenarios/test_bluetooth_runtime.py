@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.components.lock import LockState
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_LOCKED, STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -49,7 +50,7 @@ async def test_bluetooth_only_car_shows_and_locks(
 
     assert car.locked is True
     assert car.executions["ble:door_lock"] == 1
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
     assert state_of(hass, "sensor", "last_command_route").state == "bluetooth"
 
 
@@ -77,13 +78,13 @@ async def test_bluetooth_only_values_age_out_while_the_car_is_away(
     bluetooth_entry: MockConfigEntry,
 ) -> None:
     await set_up(hass, bluetooth_entry)
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
 
     ble_proxy.in_range = False
     await advance(BLUETOOTH_FIELD_MAX_AGE.total_seconds() - 600)
     await advance(300)
     assert state_of(hass, "binary_sensor", "bluetooth").state == "off"
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
 
     await advance(900)
     assert state_of(hass, "lock", "doors").state == STATE_UNAVAILABLE
@@ -91,7 +92,7 @@ async def test_bluetooth_only_values_age_out_while_the_car_is_away(
 
     ble_proxy.in_range = True
     await advance(60)
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
     assert state_of(hass, "binary_sensor", "bluetooth").state == "on"
 
 
@@ -112,7 +113,7 @@ async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
     assert car.locked is True
     assert car.executions["cloud:door_lock"] == 0
     assert car.executions["ble:door_lock"] == 1
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
     assert state_of(hass, "sensor", "last_command_route").attributes == {
         **state_of(hass, "sensor", "last_command_route").attributes,
         "command": "door_lock",
@@ -182,7 +183,7 @@ async def test_removing_the_key_reloads_without_bluetooth(
     assert account_entry.state is ConfigEntryState.LOADED
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("binary_sensor", DOMAIN, f"{VIN}-bluetooth") is None
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
     assert ble_proxy.connections == 0
 
     assert await hass.config_entries.async_unload(account_entry.entry_id)

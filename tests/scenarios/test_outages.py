@@ -7,7 +7,8 @@ from unittest.mock import patch
 import pytest
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, STATE_LOCKED
+from homeassistant.components.lock import LockState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
@@ -89,7 +90,7 @@ async def test_full_outage_keeps_the_car_usable(
 
     assert car.executions["ble:door_lock"] == 1
     assert car.executions["cloud:door_lock"] == 0
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
 
 
 async def test_recovery_and_flapping(
@@ -252,7 +253,7 @@ async def test_command_that_may_have_run_is_not_repeated(
 
     assert car.executions["cloud:door_lock"] == 1
     assert car.executions["ble:door_lock"] == 1
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
     last = state_of(hass, "sensor", "last_command_route")
     assert (last.state, last.attributes["confirmed"]) == ("bluetooth", True)
 
@@ -282,4 +283,4 @@ async def test_a_car_back_in_range_is_commanded_over_bluetooth_at_once(
     assert car.executions["ble:door_lock"] == 1
     assert car.executions["cloud:door_lock"] == 0
     assert not [r for r in fleet_api.requests[requests:] if "/command/" in r.path]
-    assert state_of(hass, "lock", "doors").state == STATE_LOCKED
+    assert state_of(hass, "lock", "doors").state == LockState.LOCKED
