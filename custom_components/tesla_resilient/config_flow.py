@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import voluptuous as vol
@@ -69,6 +69,10 @@ _TOKEN_FIELD = {
 TOKEN_SCHEMA = vol.Schema({**_URL_FIELD, **_TOKEN_FIELD})
 REAUTH_TOKEN_SCHEMA = vol.Schema(_TOKEN_FIELD)
 URL_SCHEMA = vol.Schema(_URL_FIELD)
+
+
+EXAMPLE_TOKEN_SERVER: Final = "https://api.teslemetry.com"
+"""Shown as an example of a Fleet-API-compatible server (hassfest keeps URLs out of strings)."""
 
 
 class _FlowError(Exception):
@@ -238,6 +242,7 @@ class TeslaResilientFlowHandler(
             step_id="token",
             data_schema=self.add_suggested_values_to_schema(TOKEN_SCHEMA, user_input),
             errors=errors,
+            description_placeholders={"example_url": EXAMPLE_TOKEN_SERVER},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
