@@ -22,6 +22,13 @@ if [ ! -d e2e/node_modules ]; then
   (cd e2e && npm ci --no-audit --no-fund)
 fi
 
+# Refuse to drive whatever already answers on the demo's ports (a leftover demo, say): the test
+# would then pass or fail on something it did not start.
+if ! "$PY" -c "import sys; from demo.__main__ import PORT, SIMULATOR_PORT, port_in_use; sys.exit(1 if any(map(port_in_use, (PORT, SIMULATOR_PORT))) else 0)"; then
+  echo "Something already listens on 127.0.0.1:8123 or :8321; stop it (a running make demo?) and try again." >&2
+  exit 1
+fi
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -40,7 +47,7 @@ trap stop_demo EXIT
 trap "exit 130" INT TERM
 
 echo "Starting the demo (log: $OUT/demo.log) ..."
-until "$PY" -c "import urllib.request as r; r.urlopen('$URL/manifest.json', timeout=2)" 2>/dev/null; do
+until kill -0 "$demo" 2>/dev/null && "$PY" -c "import urllib.request as r; r.urlopen('$URL/manifest.json', timeout=2)" 2>/dev/null; do
   if ! kill -0 "$demo" 2>/dev/null; then
     echo "The demo stopped before Home Assistant answered:" >&2
     tail -n 30 "$OUT/demo.log" >&2
