@@ -19,8 +19,9 @@ INTEGRATION = ROOT / "custom_components" / "tesla_resilient"
 MANIFEST = json.loads((INTEGRATION / "manifest.json").read_text())
 LIBRARY = Path(tesla_fleet_api.__file__).parent
 
-LIBRARY_MODULES = frozenset({"ble.py", "cloud.py", "protocol.py"})
-"""The link modules and the protocol module: the only ones that may import the library."""
+LIBRARY_MODULES = frozenset({"ble.py", "cloud.py", "cloud_errors.py", "protocol.py"})
+"""The link modules, the cloud classification (it reads library errors) and the protocol module:
+the only ones that may import the library."""
 
 CORE_PINS = {
     "2025.6": "1.1.1",

@@ -33,18 +33,9 @@ from homeassistant.helpers.typing import ConfigType
 
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
-from .cloud import (
-    OFFLINE,
-    CloudAuthError,
-    CloudError,
-    CloudLink,
-    OAuthToken,
-    StaticToken,
-    TokenSource,
-    VehicleSummary,
-    cloud_session,
-)
-from .cloud import token_scopes as jwt_scopes
+from .cloud import CloudLink, cloud_session
+from .cloud_data import OFFLINE, VehicleSummary
+from .cloud_errors import CloudAuthError, CloudError
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_AUTH_IMPLEMENTATION,
@@ -62,6 +53,8 @@ from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilient
 from .pairing import CONF_CAR_PUBLIC_KEY, CONF_PRIVATE_KEY, CONF_VIN, SUBENTRY_VEHICLE_KEY
 from .router import RoutePreference
 from .services import async_setup_services
+from .tokens import OAuthToken, StaticToken, TokenSource
+from .tokens import token_scopes as jwt_scopes
 from .vehicle import VehicleRuntime
 
 PLATFORMS: list[Platform] = [

@@ -1,216 +1,56 @@
-"""The cloud link: Tesla Fleet API calls, every outcome classified."""
+"""The cloud link: one account's Fleet API server through tesla-fleet-api, every call classified."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import aiohttp
-import jwt
-from homeassistant.const import CONF_ACCESS_TOKEN, EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
-from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from homeassistant.helpers.singleton import singleton
 from tesla_fleet_api import TeslaFleetApi
-from tesla_fleet_api.exceptions import (
-    MobileAccessDisabled,
-    ResponseError,
-    TeslaFleetError,
-    UnsupportedVehicle,
-)
+from tesla_fleet_api.exceptions import TeslaFleetError
 
-from .const import CONNECT_TIMEOUT, MODELS, REQUEST_TIMEOUT, STATUS_TIMEOUT
-from .health import Capability, Outcome
+from .cloud_data import (
+    OFFLINE,
+    SECTIONS,
+    CloudSnapshot,
+    VehicleSummary,
+    response,
+    snapshot_from_vehicle_data,
+    summary,
+)
+from .cloud_errors import (
+    CloudAuthError,
+    CloudError,
+    CommandRejected,
+    HttpStatusError,
+    MalformedAnswerError,
+    OutcomeReport,
+    Request,
+    Trace,
+    classify_traced,
+    cloud_error,
+    from_status,
+    parse_retry_after,
+)
+from .const import CONNECT_TIMEOUT, REQUEST_TIMEOUT, STATUS_TIMEOUT
+from .health import Outcome
 from .router import COMMANDS, Command
-from .state import Field
+from .tokens import TokenSource
 
 type OutcomeListener = Callable[[OutcomeReport], None]
-
-ONLINE: Final = "online"
-ASLEEP: Final = "asleep"
-OFFLINE: Final = "offline"
 
 BENIGN_REASONS: Final = frozenset({"already_set", "not_charging", "is_charging", "requested"})
 """Refusals that mean the car is already where the command wanted it."""
 
-
-class Request(StrEnum):
-    """What a cloud call asked for, so outcomes can be told apart by capability."""
-
-    STATUS = "status"
-    REGION = "region"
-    ACCOUNT = "account"
-    PRODUCTS = "products"
-    VEHICLE_STATE = "vehicle_state"
-    VEHICLE_DATA = "vehicle_data"
-    WAKE_UP = "wake_up"
-    COMMAND = "command"
-
-    @property
-    def capability(self) -> Capability | None:
-        """The capability this call is evidence for; None for the unauthenticated probe."""
-        return _CAPABILITIES[self]
-
-
-_CAPABILITIES: Final[dict[Request, Capability | None]] = {
-    Request.STATUS: None,
-    Request.REGION: Capability.AUTH,
-    Request.ACCOUNT: Capability.AUTH,
-    Request.PRODUCTS: Capability.DATA,
-    Request.VEHICLE_STATE: Capability.DATA,
-    Request.VEHICLE_DATA: Capability.DATA,
-    Request.WAKE_UP: Capability.COMMANDS,
-    Request.COMMAND: Capability.COMMANDS,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeReport:
-    """One classified cloud call: what was asked, how it ended, and when (monotonic seconds).
-
-    `data_timestamp_ms` is the car's own time of the data a successful data call returned.
-    """
-
-    request: Request
-    outcome: Outcome
-    at: float
-    vin: str | None = None
-    retry_after: float | None = None
-    sent: bool = True
-    data_timestamp_ms: int | None = None
-
-
-class CloudError(Exception):
-    """A cloud call that did not succeed, classified.
-
-    `sent` is False only when the request surely never reached the server (refused, DNS, TLS,
-    connect timeout, token refresh failed first); any answer or a timeout after writing counts
-    as maybe sent.
-    """
-
-    def __init__(
-        self,
-        outcome: Outcome,
-        *,
-        sent: bool,
-        retry_after: float | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """Keep the classification; the message names no secret."""
-        super().__init__(f"{outcome}: {detail}" if detail else str(outcome))
-        self.outcome = outcome
-        self.sent = sent
-        self.retry_after = retry_after
-
-
-class CloudAuthError(CloudError):
-    """The token was rejected (401/403) or could not be refreshed."""
-
-
-class CloudRateLimited(CloudError):
-    """The cloud asks to slow down (429), for `retry_after` seconds when it says so."""
-
-
-class VehicleAsleep(CloudError):
-    """The car is asleep or offline (408); nothing reached it."""
-
-
-class CloudServerError(CloudError):
-    """The cloud answered with a server error (5xx) or with something unreadable."""
-
-
-class CloudTransportError(CloudError):
-    """No answer: refused, DNS, TLS, reset or timed out."""
-
-
-class CloudBadRequest(CloudError):
-    """The cloud or the car turned the request down (4xx)."""
-
-
-class CommandRejected(CloudBadRequest):
-    """The car answered a command with a refusal and a reason."""
-
-    def __init__(self, reason: str) -> None:
-        """Keep the car's reason."""
-        super().__init__(Outcome.BAD_REQUEST, sent=True, detail=reason or "no reason")
-        self.reason = reason
-
-
-_ERROR_TYPES: Final[dict[Outcome, type[CloudError]]] = {
-    Outcome.AUTH_FAILED: CloudAuthError,
-    Outcome.RATE_LIMITED: CloudRateLimited,
-    Outcome.ASLEEP: VehicleAsleep,
-    Outcome.SERVER_ERROR: CloudServerError,
-    Outcome.TRANSPORT: CloudTransportError,
-    Outcome.BAD_REQUEST: CloudBadRequest,
-}
-
-
-def _error(
-    outcome: Outcome, *, sent: bool, retry_after: float | None = None, detail: str | None = None
-) -> CloudError:
-    return _ERROR_TYPES[outcome](outcome, sent=sent, retry_after=retry_after, detail=detail)
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleSummary:
-    """A vehicle as the account's product list describes it."""
-
-    vin: str
-    display_name: str
-    state: str
-
-    @property
-    def model(self) -> str | None:
-        """Model name decoded from the VIN."""
-        return MODELS.get(self.vin[3]) if len(self.vin) > 3 else None
-
-
-@dataclass(frozen=True, slots=True)
-class CloudSnapshot:
-    """Vehicle facts from one data call and the car's own Unix time of them."""
-
-    values: dict[Field, Any]
-    timestamp: float | None
-
-
-@dataclass
-class _Trace:
-    attempted: bool = False
-    status: int | None = None
-    retry_after: float | None = None
-
-
-_TRACE: ContextVar[_Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
-
-
-MAX_RETRY_AFTER_S: Final = 86_400.0
-"""Longest wait a Retry-After header is believed for; a larger one is held to this."""
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait, from delta-seconds or an HTTP date; None when unreadable or not finite."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, OverflowError):
-            return None
-    if not math.isfinite(seconds):
-        return None
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
+_TRACE: ContextVar[Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
 
 
 async def _on_headers_sent(
@@ -225,7 +65,7 @@ async def _on_request_end(
 ) -> None:
     if (trace := _TRACE.get()) is not None:
         trace.status = params.response.status
-        trace.retry_after = _parse_retry_after(params.response.headers.get("Retry-After"))
+        trace.retry_after = parse_retry_after(params.response.headers.get("Retry-After"))
 
 
 def trace_config() -> aiohttp.TraceConfig:
@@ -265,282 +105,6 @@ def cloud_session(hass: HomeAssistant) -> aiohttp.ClientSession:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _close)
     return session
-
-
-class _MalformedAnswerError(Exception):
-    """The cloud answered 2xx with a body that is not what the Fleet API promises."""
-
-
-class _HttpStatusError(Exception):
-    """An answer with an error status to a call the library does not check."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-
-
-def _from_status(status: int | None, err: BaseException, trace: _Trace) -> CloudError:
-    sent = trace.attempted
-    name = type(err).__name__
-    detail = f"HTTP {status}, {name}" if status else name
-    if isinstance(err, ResponseError) and (status is None or status < 400 or status >= 500):
-        return _error(Outcome.SERVER_ERROR, sent=sent, detail=detail)
-    if status == 408:
-        return _error(Outcome.ASLEEP, sent=sent, detail=detail)
-    if status == 429:
-        retry_after = trace.retry_after
-        if retry_after is None and isinstance(err, TeslaFleetError):
-            data = err.data if isinstance(err.data, dict) else {}
-            retry_after = _parse_retry_after(data.get("after"))
-        return _error(Outcome.RATE_LIMITED, sent=sent, retry_after=retry_after, detail=detail)
-    if status in (401, 403) and not isinstance(err, MobileAccessDisabled | UnsupportedVehicle):
-        return _error(Outcome.AUTH_FAILED, sent=sent, detail=detail)
-    if status is not None and status >= 500:
-        return _error(Outcome.SERVER_ERROR, sent=sent, detail=detail)
-    return _error(Outcome.BAD_REQUEST, sent=sent, detail=detail)
-
-
-def classify(err: BaseException, *, attempted: bool = True) -> CloudError:
-    """Turn anything a cloud call raised into the matching CloudError."""
-    return _classify(err, _Trace(attempted=attempted))
-
-
-def _classify(err: BaseException, trace: _Trace) -> CloudError:
-    if isinstance(err, CloudError):
-        return err
-    name = type(err).__name__
-    if isinstance(err, TeslaFleetError):
-        return _from_status(err.status, err, trace)
-    if isinstance(err, aiohttp.ClientResponseError):
-        return _from_status(err.status, err, trace)
-    if isinstance(err, aiohttp.InvalidURL):
-        return _error(Outcome.BAD_REQUEST, sent=False, detail=name)
-    if isinstance(err, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return _error(Outcome.TRANSPORT, sent=False, detail=name)
-    if isinstance(err, aiohttp.ClientError | TimeoutError | OSError):
-        return _error(Outcome.TRANSPORT, sent=trace.attempted, detail=name)
-    return _error(Outcome.SERVER_ERROR, sent=trace.attempted, detail=name)
-
-
-class TokenSource(Protocol):
-    """Where a link gets its bearer token, and whether it can get a fresh one."""
-
-    async def access_token(self) -> str:
-        """Return a token believed valid now."""
-
-    async def force_refresh(self) -> bool:
-        """Replace a token the server refused; return False when this source cannot."""
-
-
-class StaticToken:
-    """A token given by the user and never refreshed here (a provider's API token)."""
-
-    def __init__(self, access_token: str) -> None:
-        """Hold the token."""
-        self._token = access_token
-
-    async def access_token(self) -> str:
-        """Return the token as given."""
-        return self._token
-
-    async def force_refresh(self) -> bool:
-        """Refuse: a static token cannot be refreshed."""
-        return False
-
-
-class OAuthToken:
-    """Tokens from Home Assistant's OAuth2 session for the entry, refreshed when due."""
-
-    def __init__(self, session: OAuth2Session) -> None:
-        """Use the entry's OAuth2 session."""
-        self._session = session
-        self._lock = asyncio.Lock()
-
-    async def access_token(self) -> str:
-        """Refresh when the token is about to expire, then return it."""
-        async with self._lock:
-            await self._guard(self._session.async_ensure_token_valid())
-        token: str = self._session.token[CONF_ACCESS_TOKEN]
-        return token
-
-    async def force_refresh(self) -> bool:
-        """Refresh now, whatever the stored expiry says."""
-        async with self._lock:
-            session = self._session
-            new_token = await self._guard(session.implementation.async_refresh_token(session.token))
-            session.hass.config_entries.async_update_entry(
-                session.config_entry, data={**session.config_entry.data, "token": new_token}
-            )
-        return True
-
-    @staticmethod
-    async def _guard[T](pending: Awaitable[T]) -> T:
-        try:
-            return await pending
-        except aiohttp.ClientResponseError as err:
-            outcome = (
-                Outcome.AUTH_FAILED
-                if err.status in (400, 401, 403)
-                else _from_status(err.status, err, _Trace()).outcome
-            )
-            raise _error(outcome, sent=False, detail=f"token refresh HTTP {err.status}") from err
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise _error(
-                Outcome.TRANSPORT, sent=False, detail=f"token refresh {type(err).__name__}"
-            ) from err
-
-
-def _claims(access_token: str) -> dict[str, Any] | None:
-    try:
-        claims = jwt.decode(access_token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    return claims if isinstance(claims, dict) else None
-
-
-def token_scopes(access_token: str) -> frozenset[str] | None:
-    """Return the scopes a Tesla JWT grants, or None when it is not a readable JWT."""
-    scopes = (_claims(access_token) or {}).get("scp")
-    if isinstance(scopes, str):
-        return frozenset(scopes.split())
-    if isinstance(scopes, list):
-        return frozenset(str(scope) for scope in scopes)
-    return None
-
-
-def token_subject(access_token: str) -> str | None:
-    """Return the account a Tesla JWT belongs to, or None when it is not a readable JWT."""
-    subject = (_claims(access_token) or {}).get("sub")
-    return str(subject) if subject else None
-
-
-def _response(answer: Any) -> Any:
-    if not isinstance(answer, Mapping) or "response" not in answer:
-        raise _MalformedAnswerError
-    return answer["response"]
-
-
-def _summary(product: Any) -> VehicleSummary | None:
-    if not isinstance(product, Mapping) or not isinstance(vin := product.get("vin"), str):
-        return None
-    return VehicleSummary(
-        vin=vin,
-        display_name=str(product.get("display_name") or vin),
-        state=str(product.get("state") or OFFLINE),
-    )
-
-
-def _bool(value: Any) -> bool:
-    return bool(value)
-
-
-def _latched(value: Any) -> bool:
-    return str(value) == "Engaged"
-
-
-def _snake(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return "".join(f"_{char.lower()}" if char.isupper() else char for char in text).lstrip("_")
-
-
-def _shift(value: Any) -> str:
-    return "p" if value in (None, "") else str(value).lower()
-
-
-def _number(value: Any) -> Any:
-    """Return a finite number as given; None for anything else (NaN, infinities, huge ints)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        return value if math.isfinite(value) else None
-    except OverflowError:
-        return None
-
-
-def _speed(value: Any) -> Any:
-    return 0 if value is None else _number(value)
-
-
-def _cable(value: Any) -> bool:
-    return value not in (None, "", "<invalid>")
-
-
-def _version(value: Any) -> str | None:
-    return str(value).split(" ", 1)[0] if value else None
-
-
-_SECTIONS: Final = ("charge_state", "climate_state", "vehicle_state", "drive_state")
-
-_MAPPING: Final[tuple[tuple[Field, str, str, Callable[[Any], Any]], ...]] = (
-    (Field.LOCKED, "vehicle_state", "locked", _bool),
-    (Field.USER_PRESENT, "vehicle_state", "is_user_present", _bool),
-    (Field.DOOR_DF, "vehicle_state", "df", _bool),
-    (Field.DOOR_DR, "vehicle_state", "dr", _bool),
-    (Field.DOOR_PF, "vehicle_state", "pf", _bool),
-    (Field.DOOR_PR, "vehicle_state", "pr", _bool),
-    (Field.TRUNK_OPEN, "vehicle_state", "rt", _bool),
-    (Field.FRUNK_OPEN, "vehicle_state", "ft", _bool),
-    (Field.WINDOW_FD, "vehicle_state", "fd_window", _bool),
-    (Field.WINDOW_FP, "vehicle_state", "fp_window", _bool),
-    (Field.WINDOW_RD, "vehicle_state", "rd_window", _bool),
-    (Field.WINDOW_RP, "vehicle_state", "rp_window", _bool),
-    (Field.SENTRY_MODE, "vehicle_state", "sentry_mode", _bool),
-    (Field.ODOMETER, "vehicle_state", "odometer", _number),
-    (Field.TPMS_FL, "vehicle_state", "tpms_pressure_fl", _number),
-    (Field.TPMS_FR, "vehicle_state", "tpms_pressure_fr", _number),
-    (Field.TPMS_RL, "vehicle_state", "tpms_pressure_rl", _number),
-    (Field.TPMS_RR, "vehicle_state", "tpms_pressure_rr", _number),
-    (Field.SOFTWARE_VERSION, "vehicle_state", "car_version", _version),
-    (Field.BATTERY_LEVEL, "charge_state", "battery_level", _number),
-    (Field.BATTERY_RANGE, "charge_state", "battery_range", _number),
-    (Field.CHARGING_STATE, "charge_state", "charging_state", _snake),
-    (Field.CHARGER_POWER, "charge_state", "charger_power", _number),
-    (Field.CHARGE_RATE, "charge_state", "charge_rate", _number),
-    (Field.TIME_TO_FULL_CHARGE, "charge_state", "time_to_full_charge", _number),
-    (Field.CHARGE_LIMIT_SOC, "charge_state", "charge_limit_soc", _number),
-    (Field.CHARGE_CURRENT_REQUEST, "charge_state", "charge_current_request", _number),
-    (Field.CHARGE_CURRENT_REQUEST_MAX, "charge_state", "charge_current_request_max", _number),
-    (Field.CHARGE_PORT_DOOR_OPEN, "charge_state", "charge_port_door_open", _bool),
-    (Field.CHARGE_PORT_LATCH_ENGAGED, "charge_state", "charge_port_latch", _latched),
-    (Field.CABLE_CONNECTED, "charge_state", "conn_charge_cable", _cable),
-    (Field.CLIMATE_ON, "climate_state", "is_climate_on", _bool),
-    (Field.INSIDE_TEMP, "climate_state", "inside_temp", _number),
-    (Field.OUTSIDE_TEMP, "climate_state", "outside_temp", _number),
-    (Field.DRIVER_TEMP_SETTING, "climate_state", "driver_temp_setting", _number),
-    (Field.SHIFT_STATE, "drive_state", "shift_state", _shift),
-    (Field.SPEED, "drive_state", "speed", _speed),
-    (Field.LATITUDE, "drive_state", "latitude", _number),
-    (Field.LONGITUDE, "drive_state", "longitude", _number),
-    (Field.HEADING, "drive_state", "heading", _number),
-)
-"""Where each field sits in a vehicle_data answer and how its value reads."""
-
-
-def snapshot_from_vehicle_data(data: Mapping[str, Any]) -> CloudSnapshot:
-    """Map a Fleet API vehicle_data response body to fields and the car's data time."""
-    values: dict[Field, Any] = {}
-    for key, section_name, name, convert in _MAPPING:
-        section = data.get(section_name)
-        if isinstance(section, Mapping) and name in section:
-            values[key] = convert(section[name])
-    charge = data.get("charge_state")
-    if isinstance(charge, Mapping) and "charging_state" in charge:
-        values[Field.CHARGING] = charge["charging_state"] in ("Charging", "Starting")
-        if Field.CABLE_CONNECTED not in values:
-            values[Field.CABLE_CONNECTED] = charge["charging_state"] != "Disconnected"
-    stamps = [
-        section["timestamp"]
-        for name in _SECTIONS
-        if isinstance(section := data.get(name), Mapping)
-        and _number(section.get("timestamp")) is not None
-    ]
-    return CloudSnapshot(values, max(stamps) / 1000 if stamps else None)
-
-
-def _stamp_ms(snapshot: CloudSnapshot) -> int | None:
-    return None if snapshot.timestamp is None else round(snapshot.timestamp * 1000)
 
 
 _LIBRARY_ASKS_FOR_TOKEN: Final = inspect.iscoroutinefunction(
@@ -616,15 +180,15 @@ class CloudLink:
             result = await self._attempt(call, budget)
         except CloudAuthError as err:
             if not err.sent or not await self._refreshed():
-                self._report_error(request, err, vin)
+                self._reportcloud_error(request, err, vin)
                 raise
             try:
                 result = await self._attempt(call, budget)
             except CloudError as retry_err:
-                self._report_error(request, retry_err, vin)
+                self._reportcloud_error(request, retry_err, vin)
                 raise
         except CloudError as err:
-            self._report_error(request, err, vin)
+            self._reportcloud_error(request, err, vin)
             raise
         stamp = data_timestamp(result) if data_timestamp is not None else None
         self._report(
@@ -639,26 +203,26 @@ class CloudLink:
             return False
 
     async def _attempt[T](self, call: Callable[[], Awaitable[T]], budget: float | None) -> T:
-        trace = _Trace()
+        trace = Trace()
         reset = _TRACE.set(trace)
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT if budget is None else budget):
                 await self._fresh_token()
                 return await call()
         except (TeslaFleetError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
-            raise _classify(err, trace) from err
+            raise classify_traced(err, trace) from err
         except (AttributeError, TypeError, LookupError) as err:
             # The library read an answer of a shape it did not expect (an error body that is
             # not an object, say): the server answered with something unreadable.
-            raise _error(Outcome.SERVER_ERROR, sent=True, detail=type(err).__name__) from err
-        except _HttpStatusError as err:
-            raise _from_status(err.status, err, trace) from err
-        except _MalformedAnswerError as err:
-            raise _error(Outcome.SERVER_ERROR, sent=True, detail="unexpected answer") from err
+            raise cloud_error(Outcome.SERVER_ERROR, sent=True, detail=type(err).__name__) from err
+        except HttpStatusError as err:
+            raise from_status(err.status, err, trace) from err
+        except MalformedAnswerError as err:
+            raise cloud_error(Outcome.SERVER_ERROR, sent=True, detail="unexpected answer") from err
         finally:
             _TRACE.reset(reset)
 
-    def _report_error(self, request: Request, err: CloudError, vin: str | None) -> None:
+    def _reportcloud_error(self, request: Request, err: CloudError, vin: str | None) -> None:
         self._report(
             OutcomeReport(
                 request, err.outcome, self._monotonic(), vin, err.retry_after, sent=err.sent
@@ -681,9 +245,9 @@ class CloudLink:
             answer = str(await self._api.status()).strip().strip('"')
             trace = _TRACE.get()
             if trace is not None and trace.status is not None and trace.status >= 400:
-                raise _HttpStatusError(trace.status)
+                raise HttpStatusError(trace.status)
             if answer != "ok":
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
 
         await self._call(Request.STATUS, call, budget=budget)
 
@@ -691,10 +255,10 @@ class CloudLink:
         """List the account's vehicles."""
 
         async def call() -> list[VehicleSummary]:
-            products = _response(await self._api.products())
+            products = response(await self._api.products())
             if not isinstance(products, list):
-                raise _MalformedAnswerError
-            return [summary for product in products if (summary := _summary(product))]
+                raise MalformedAnswerError
+            return [vehicle for product in products if (vehicle := summary(product))]
 
         return await self._call(Request.PRODUCTS, call)
 
@@ -702,9 +266,9 @@ class CloudLink:
         """Return a stable id of the account from /api/1/users/me, if the server tells one."""
 
         async def call() -> str | None:
-            me = _response(await self._api.user.me())
+            me = response(await self._api.user.me())
             if not isinstance(me, Mapping):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             for key in ("vault_uuid", "id", "user_id"):
                 if me.get(key):
                     return str(me[key])
@@ -716,9 +280,9 @@ class CloudLink:
         """Return the Fleet API server the account lives on, from /api/1/users/region."""
 
         async def call() -> str | None:
-            region = _response(await self._api.user.region())
+            region = response(await self._api.user.region())
             if not isinstance(region, Mapping):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             server = region.get("fleet_api_base_url")
             return str(server).rstrip("/") if server else None
 
@@ -728,34 +292,39 @@ class CloudLink:
         """Return online, asleep or offline from the free state call, without waking the car."""
 
         async def call() -> str:
-            vehicle = _response(await self._vehicle(vin).vehicle())
+            vehicle = response(await self._vehicle(vin).vehicle())
             if not isinstance(vehicle, Mapping) or not isinstance(vehicle.get("state"), str):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             return str(vehicle["state"] or OFFLINE)
 
         return await self._call(Request.VEHICLE_STATE, call, vin=vin)
 
     async def vehicle_data(self, vin: str, *, location: bool = True) -> CloudSnapshot:
         """Read an online car's data (a paid call), mapped to fields."""
-        endpoints = list(_SECTIONS)
+        endpoints = list(SECTIONS)
         if location:
             endpoints.append("location_data")
 
         async def call() -> CloudSnapshot:
-            data = _response(await self._vehicle(vin).vehicle_data(endpoints=endpoints))
+            data = response(await self._vehicle(vin).vehicle_data(endpoints=endpoints))
             if not isinstance(data, Mapping):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             return snapshot_from_vehicle_data(data)
 
-        return await self._call(Request.VEHICLE_DATA, call, vin=vin, data_timestamp=_stamp_ms)
+        return await self._call(
+            Request.VEHICLE_DATA,
+            call,
+            vin=vin,
+            data_timestamp=lambda snapshot: snapshot.timestamp_ms,
+        )
 
     async def wake_up(self, vin: str) -> str:
         """Ask the car to wake; returns its state right after the request."""
 
         async def call() -> str:
-            answer = _response(await self._vehicle(vin).wake_up())
+            answer = response(await self._vehicle(vin).wake_up())
             if not isinstance(answer, Mapping):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             return str(answer.get("state") or OFFLINE)
 
         return await self._call(Request.WAKE_UP, call, vin=vin)
@@ -763,13 +332,15 @@ class CloudLink:
     async def command(self, vin: str, name: str, **params: Any) -> None:
         """Run one command by its Fleet API name; raise CommandRejected when the car says no."""
         if name not in COMMANDS or name == Command.WAKE_UP:
-            raise _error(Outcome.BAD_REQUEST, sent=False, detail=f"no Fleet API command {name}")
+            raise cloud_error(
+                Outcome.BAD_REQUEST, sent=False, detail=f"no Fleet API command {name}"
+            )
         method = getattr(self._vehicle(vin), _LIBRARY_COMMANDS.get(name, name))
 
         async def call() -> None:
-            answer = _response(await method(**params))
+            answer = response(await method(**params))
             if not isinstance(answer, Mapping) or not isinstance(answer.get("result"), bool):
-                raise _MalformedAnswerError
+                raise MalformedAnswerError
             if answer.get("result") is True:
                 return
             reason = str(answer.get("reason") or "")

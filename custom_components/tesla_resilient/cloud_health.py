@@ -12,7 +12,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .cloud import CloudError, CloudLink, OutcomeReport, Request
+from .cloud import CloudLink
+from .cloud_errors import CloudError, OutcomeReport, Request
 from .const import DOMAIN, LOGGER
 from .health import AccountHealth, Capability, CloudStatus, Outcome
 

@@ -30,17 +30,9 @@ from homeassistant.helpers.selector import (
 )
 from yarl import URL
 
-from .cloud import (
-    CloudAuthError,
-    CloudError,
-    CloudLink,
-    OAuthToken,
-    StaticToken,
-    TokenSource,
-    VehicleSummary,
-    cloud_session,
-    token_subject,
-)
+from .cloud import CloudLink, cloud_session
+from .cloud_data import VehicleSummary
+from .cloud_errors import CloudAuthError, CloudError
 from .const import (
     CONF_AUTH_IMPLEMENTATION,
     CONF_ROUTE_PREFERENCE,
@@ -57,6 +49,7 @@ from .pairing import (
     VehicleKeySubentryFlow,
 )
 from .router import RoutePreference
+from .tokens import OAuthToken, StaticToken, TokenSource, token_subject
 
 _URL_FIELD = {
     vol.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),

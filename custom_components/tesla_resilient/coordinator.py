@@ -10,16 +10,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .cloud import (
-    ASLEEP,
-    ONLINE,
-    CloudAuthError,
-    CloudError,
-    CloudLink,
-    CloudRateLimited,
-    CloudSnapshot,
-    VehicleAsleep,
-)
+from .cloud import CloudLink
+from .cloud_data import ASLEEP, ONLINE, CloudSnapshot
+from .cloud_errors import CloudAuthError, CloudError, CloudRateLimited, VehicleAsleep
 from .const import (
     CLOUD_FIELD_MAX_AGE,
     DATA_INTERVAL_ACTIVE,

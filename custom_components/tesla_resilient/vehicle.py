@@ -15,17 +15,16 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .ble import BluetoothError
 from .ble_coordinator import BluetoothCoordinator
-from .cloud import (
-    ONLINE,
+from .cloud import CloudLink
+from .cloud_data import ONLINE, VehicleSummary
+from .cloud_errors import (
     CloudAuthError,
     CloudError,
-    CloudLink,
     CloudRateLimited,
     CloudServerError,
     CloudTransportError,
     CommandRejected,
     VehicleAsleep,
-    VehicleSummary,
 )
 from .cloud_health import CostMeter
 from .const import (

@@ -37,13 +37,14 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.cloud import CloudLink, token_subject
+from custom_components.tesla_resilient.cloud import CloudLink
 from custom_components.tesla_resilient.const import (
     CLOUD_FIELD_MAX_AGE,
     DATA_INTERVAL_IDLE,
     DOMAIN,
 )
 from custom_components.tesla_resilient.health import AccountHealth
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar

@@ -22,20 +22,18 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custom_components.tesla_resilient.cloud import (
-    _MAPPING,
-    _SECTIONS,
-    CloudError,
-    CloudLink,
+from custom_components.tesla_resilient.cloud import CloudLink, trace_config
+from custom_components.tesla_resilient.cloud_data import (
+    MAPPING,
+    SECTIONS,
     CloudSnapshot,
-    StaticToken,
     VehicleSummary,
-    _parse_retry_after,
     snapshot_from_vehicle_data,
-    trace_config,
 )
+from custom_components.tesla_resilient.cloud_errors import CloudError, parse_retry_after
 from custom_components.tesla_resilient.const import POLL_INTERVAL
 from custom_components.tesla_resilient.state import Field, Source, VehicleState
+from custom_components.tesla_resilient.tokens import StaticToken
 from tests.fuzz.common import fuzz_settings
 
 VIN = "5YJ3E7EB0NF000001"
@@ -43,7 +41,7 @@ CALL_LIMIT_S = 10.0
 """A call that takes longer hangs (the server always answers at once)."""
 
 NUMERIC_FIELDS = frozenset(
-    key for key, _section, _name, convert in _MAPPING if convert.__name__ in ("_number", "_speed")
+    key for key, _section, _name, convert in MAPPING if convert.__name__ in ("_number", "_speed")
 )
 
 json_scalars = st.one_of(
@@ -71,11 +69,11 @@ def vehicle_data_bodies(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 4)) == 0:
         return draw(json_values)
     body: dict[str, Any] = {}
-    for section in draw(st.lists(st.sampled_from([*_SECTIONS, "location_data"]), max_size=5)):
+    for section in draw(st.lists(st.sampled_from([*SECTIONS, "location_data"]), max_size=5)):
         if draw(st.booleans()):
             body[section] = draw(json_values)
             continue
-        names = [name for _key, where, name, _convert in _MAPPING if where == section]
+        names = [name for _key, where, name, _convert in MAPPING if where == section]
         keys = draw(st.lists(st.sampled_from([*names, "timestamp"]), max_size=6))
         body[section] = {key: draw(json_values) for key in keys}
     return body
@@ -132,7 +130,7 @@ retry_after_values = st.one_of(
 @fuzz_settings(200)
 @given(value=retry_after_values)
 def test_any_retry_after_gives_a_usable_wait(value: str) -> None:
-    wait = _parse_retry_after(value)
+    wait = parse_retry_after(value)
     if wait is not None:
         assert _finite_number(wait)
         assert wait >= 0

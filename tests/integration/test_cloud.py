@@ -20,27 +20,24 @@ from tesla_fleet_api.exceptions import (
     UnsupportedVehicle,
 )
 
-from custom_components.tesla_resilient.cloud import (
+from custom_components.tesla_resilient.cloud import CloudLink, cloud_session
+from custom_components.tesla_resilient.cloud_data import snapshot_from_vehicle_data
+from custom_components.tesla_resilient.cloud_errors import (
     CloudAuthError,
     CloudBadRequest,
     CloudError,
-    CloudLink,
     CloudRateLimited,
     CloudServerError,
     CloudTransportError,
     CommandRejected,
     OutcomeReport,
     Request,
-    StaticToken,
     VehicleAsleep,
     classify,
-    cloud_session,
-    snapshot_from_vehicle_data,
-    token_scopes,
-    token_subject,
 )
 from custom_components.tesla_resilient.health import Capability, Outcome
 from custom_components.tesla_resilient.state import Field
+from custom_components.tesla_resilient.tokens import StaticToken, token_scopes, token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar

@@ -21,9 +21,10 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_resilient.cloud import CloudError, token_subject
+from custom_components.tesla_resilient.cloud_errors import CloudError
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.health import Outcome
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from tests.integration.common import tesla_servers_at
 

@@ -12,13 +12,13 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData, UnknownHa
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_resilient.cloud import token_subject
 from custom_components.tesla_resilient.const import (
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     DOMAIN,
 )
 from custom_components.tesla_resilient.pairing import CONF_VIN, SUBENTRY_VEHICLE_KEY
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
 
 from .common import VIN, tesla_servers_at

@@ -19,10 +19,11 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient import async_remove_config_entry_device
-from custom_components.tesla_resilient.cloud import OutcomeReport, Request, token_subject
+from custom_components.tesla_resilient.cloud_errors import OutcomeReport, Request
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesla_resilient.health import Outcome
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar

@@ -14,9 +14,9 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.cloud import token_subject
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.services import SERVICE_PRECONDITION
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar

@@ -12,7 +12,6 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
-from custom_components.tesla_resilient.cloud import token_subject
 from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.health import AccountHealth
 from custom_components.tesla_resilient.pairing import (
@@ -21,6 +20,7 @@ from custom_components.tesla_resilient.pairing import (
     CONF_VIN,
     SUBENTRY_VEHICLE_KEY,
 )
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.fleet_api import FleetApiSimulator
