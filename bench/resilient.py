@@ -48,7 +48,7 @@ def account_entry(rig: Rig, radio: Radio, options: Mapping[str, Any] | None = No
         generate_private_key,
         public_key_bytes,
     )
-    from custom_components.tesla_resilient.pairing import (  # noqa: PLC0415
+    from custom_components.tesla_resilient.const import (  # noqa: PLC0415
         CONF_CAR_PUBLIC_KEY,
         CONF_PRIVATE_KEY,
         CONF_VIN,

@@ -39,18 +39,21 @@ from .cloud_errors import CloudAuthError, CloudError
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_AUTH_IMPLEMENTATION,
+    CONF_CAR_PUBLIC_KEY,
+    CONF_PRIVATE_KEY,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     CONF_VEHICLES,
+    CONF_VIN,
     DOMAIN,
     LOGGER,
     SCOPE_LOCATION,
     SIGNAL_VEHICLE_ADDED,
+    SUBENTRY_VEHICLE_KEY,
     VEHICLE_LIST_INTERVAL,
 )
 from .health import AccountHealth, Capability, Outcome
 from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilientData
-from .pairing import CONF_CAR_PUBLIC_KEY, CONF_PRIVATE_KEY, CONF_VIN, SUBENTRY_VEHICLE_KEY
 from .router import RoutePreference
 from .services import async_setup_services
 from .tokens import OAuthToken, StaticToken, TokenSource

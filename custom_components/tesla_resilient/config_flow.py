@@ -37,17 +37,14 @@ from .const import (
     CONF_AUTH_IMPLEMENTATION,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
+    CONF_VIN,
     DOMAIN,
     FLEET_API_SERVERS,
     LOGGER,
     SCOPES,
-)
-from .pairing import (
-    CONF_VIN,
     SUBENTRY_VEHICLE_KEY,
-    BluetoothPairingFlowMixin,
-    VehicleKeySubentryFlow,
 )
+from .pairing import BluetoothPairingFlowMixin, VehicleKeySubentryFlow
 from .router import RoutePreference
 from .tokens import OAuthToken, StaticToken, TokenSource, token_subject
 

@@ -29,6 +29,15 @@ FLEET_API_SERVERS: Final = (
 """Tesla's regional Fleet API servers, asked in turn which one holds the account."""
 
 CONF_AUTH_IMPLEMENTATION: Final = "auth_implementation"
+CONF_VEHICLES: Final = "vehicles"
+"""Entry data: the account's vehicles as last listed, to load while the cloud is down."""
+CONF_VIN: Final = "vin"
+CONF_PRIVATE_KEY: Final = "private_key"
+CONF_CAR_PUBLIC_KEY: Final = "car_public_key"
+CONF_ROUTE_PREFERENCE: Final = "route_preference"
+CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
+SUBENTRY_VEHICLE_KEY: Final = "vehicle_key"
+"""Subentry type of a Bluetooth key added to a vehicle of a cloud account."""
 
 MODELS: Final = {
     "S": "Model S",
@@ -76,12 +85,6 @@ TEMPERATURE_RANGE: Final = (15.0, 28.0)
 
 DEFAULT_MAX_CHARGING_AMPS: Final = 32
 """Charging current ceiling until the car reports its own."""
-
-CONF_VEHICLES: Final = "vehicles"
-"""Entry data: the account's vehicles as last listed, to load while the cloud is down."""
-
-CONF_ROUTE_PREFERENCE: Final = "route_preference"
-CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
 
 CLOUD_FIELD_MAX_AGE: Final = timedelta(hours=6)
 """How long a value only the cloud supplies is shown while the cloud cannot refresh it."""

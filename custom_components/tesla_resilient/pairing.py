@@ -41,16 +41,16 @@ from .ble import (
     is_car_local_name,
     vin_matches_local_name,
 )
-from .const import DOMAIN, MODELS
+from .const import (
+    CONF_CAR_PUBLIC_KEY,
+    CONF_PRIVATE_KEY,
+    CONF_VIN,
+    DOMAIN,
+    MODELS,
+    SUBENTRY_VEHICLE_KEY,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-CONF_VIN: Final = "vin"
-CONF_PRIVATE_KEY: Final = "private_key"
-CONF_CAR_PUBLIC_KEY: Final = "car_public_key"
-
-SUBENTRY_VEHICLE_KEY: Final = "vehicle_key"
-"""Subentry type of a Bluetooth key added to a vehicle of a cloud account."""
 
 PAIRING_ERRORS: Final[tuple[tuple[type[BluetoothError], str], ...]] = (
     (PairingRefused, "pairing_refused"),

@@ -15,9 +15,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.tesla_resilient.const import (
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
+    CONF_VIN,
     DOMAIN,
+    SUBENTRY_VEHICLE_KEY,
 )
-from custom_components.tesla_resilient.pairing import CONF_VIN, SUBENTRY_VEHICLE_KEY
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
 

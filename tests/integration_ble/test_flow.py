@@ -17,12 +17,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_c
 
 from custom_components.tesla_resilient import config_flow
 from custom_components.tesla_resilient.ble import load_private_key, public_key_bytes
-from custom_components.tesla_resilient.const import DOMAIN
-from custom_components.tesla_resilient.pairing import (
+from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
     CONF_VIN,
+    DOMAIN,
     SUBENTRY_VEHICLE_KEY,
+)
+from custom_components.tesla_resilient.pairing import (
     BluetoothPairingFlowMixin,
     VehicleKeySubentryFlow,
 )

@@ -10,8 +10,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.const import DOMAIN
-from custom_components.tesla_resilient.pairing import CONF_VIN
+from custom_components.tesla_resilient.const import CONF_VIN, DOMAIN
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import CarLink, SimulatedBluetoothProxy
 from simulator.vehicle import VirtualCar

@@ -12,14 +12,14 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
-from custom_components.tesla_resilient.const import DOMAIN
-from custom_components.tesla_resilient.health import AccountHealth
-from custom_components.tesla_resilient.pairing import (
+from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
     CONF_VIN,
+    DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
+from custom_components.tesla_resilient.health import AccountHealth
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy

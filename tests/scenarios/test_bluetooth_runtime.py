@@ -15,12 +15,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.const import (
     BLUETOOTH_FIELD_MAX_AGE,
+    CONF_PRIVATE_KEY,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     DOMAIN,
 )
 from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
-from custom_components.tesla_resilient.pairing import CONF_PRIVATE_KEY
 from custom_components.tesla_resilient.services import SERVICE_PRECONDITION
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock

@@ -47,13 +47,13 @@ import simulator.ha
 # Imported before Home Assistant mounts its test configuration, so that `custom_components` is
 # this repository's package and Tesla Resilient can be found.
 from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
-from custom_components.tesla_resilient.const import DOMAIN as TESLA_RESILIENT
-from custom_components.tesla_resilient.pairing import (
+from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
     CONF_VIN,
     SUBENTRY_VEHICLE_KEY,
 )
+from custom_components.tesla_resilient.const import DOMAIN as TESLA_RESILIENT
 from simulator.ble_car import VCSEC
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.ha.tesla_simulator import (

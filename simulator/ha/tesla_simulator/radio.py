@@ -17,7 +17,7 @@ from custom_components.tesla_resilient.ble import (
     generate_private_key,
     public_key_bytes,
 )
-from custom_components.tesla_resilient.pairing import (
+from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
     CONF_VIN,
