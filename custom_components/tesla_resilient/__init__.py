@@ -33,6 +33,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
+from .clock import DATA_CLOCK, Clock
 from .cloud import CloudLink, cloud_session
 from .cloud_data import OFFLINE, VehicleSummary
 from .cloud_errors import CloudAuthError, CloudError
@@ -53,7 +54,7 @@ from .const import (
     VEHICLE_LIST_INTERVAL,
 )
 from .health import AccountHealth, Capability, Outcome
-from .models import DATA_CLOCK, Clock, TeslaResilientConfigEntry, TeslaResilientData
+from .models import CloudAccount, TeslaResilientConfigEntry, TeslaResilientData
 from .router import RoutePreference
 from .services import async_setup_services
 from .tokens import OAuthToken, StaticToken, TokenSource
@@ -191,30 +192,34 @@ def _cloud_commands_up(health: AccountHealth, vin: str, clock: Clock) -> bool:
     return health.is_up(Capability.COMMANDS, clock.monotonic(), vin)
 
 
-async def _async_add_vehicle(
+def _add_vehicle(
     hass: HomeAssistant,
     entry: TeslaResilientConfigEntry,
-    data: TeslaResilientData,
+    account: CloudAccount,
+    vehicles: dict[str, VehicleRuntime],
     summary: VehicleSummary,
-    key: ConfigSubentry | None,
+    *,
+    clock: Clock,
+    location: bool,
 ) -> VehicleRuntime:
     """Add one vehicle of the account, with a Bluetooth link when it has a key."""
-    assert data.cloud is not None
-    assert data.health is not None
-    clock = data.clock
-    vehicle = data.vehicles[summary.vin] = VehicleRuntime(
-        hass, entry, data.cloud, summary, clock, location=data.location
+    key = _key_subentries(entry).get(summary.vin)
+    vehicle = vehicles[summary.vin] = VehicleRuntime(
+        hass,
+        entry,
+        account.link,
+        summary,
+        clock,
+        location=location,
+        route_preference=RoutePreference(
+            entry.options.get(CONF_ROUTE_PREFERENCE, RoutePreference.AUTOMATIC)
+        ),
+        cloud_commands_up=partial(_cloud_commands_up, account.health.health, summary.vin, clock),
+        key_subentry_id=None if key is None else key.subentry_id,
+        skip_cloud_data_in_range=entry.options.get(CONF_SKIP_CLOUD_POLL, True),
     )
-    vehicle.route_preference = RoutePreference(
-        entry.options.get(CONF_ROUTE_PREFERENCE, RoutePreference.AUTOMATIC)
-    )
-    vehicle.cloud_commands_up = partial(_cloud_commands_up, data.health.health, summary.vin, clock)
     if key is not None:
-        vehicle.key_subentry_id = key.subentry_id
         _bluetooth(hass, entry, vehicle, key.data, clock)
-        skip_in_range: bool = entry.options.get(CONF_SKIP_CLOUD_POLL, True)
-        if skip_in_range and (coordinator := vehicle.cloud_coordinator) is not None:
-            coordinator.skip_data = vehicle.bluetooth_answers
     return vehicle
 
 
@@ -228,15 +233,15 @@ def _watch(entry: TeslaResilientConfigEntry, vehicle: VehicleRuntime) -> None:
         )
 
 
-async def _async_sync_vehicles(hass: HomeAssistant, entry: TeslaResilientConfigEntry) -> None:
+async def _async_sync_vehicles(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, account: CloudAccount
+) -> None:
     """Add the vehicles the account gained and remove those it lost, unless data calls fail."""
     data = entry.runtime_data
-    assert data.cloud is not None
-    assert data.health is not None
-    if not data.health.health.is_up(Capability.DATA, data.clock.monotonic()):
+    if not account.health.health.is_up(Capability.DATA, data.clock.monotonic()):
         return
     try:
-        listed = await data.cloud.products()
+        listed = await account.link.products()
     except CloudError as err:
         LOGGER.debug("Could not list the account's vehicles: %s", err)
         return
@@ -252,13 +257,13 @@ async def _async_sync_vehicles(hass: HomeAssistant, entry: TeslaResilientConfigE
         for coordinator in (vehicle.cloud_coordinator, vehicle.bluetooth):
             if coordinator is not None:
                 await coordinator.async_shutdown()
-    keys = _key_subentries(entry)
     for summary in listed:
         if summary.vin in data.vehicles:
             continue
-        vehicle = await _async_add_vehicle(hass, entry, data, summary, keys.get(summary.vin))
-        assert vehicle.cloud_coordinator is not None
-        await vehicle.cloud_coordinator.async_refresh()
+        vehicle = _add_vehicle(
+            hass, entry, account, data.vehicles, summary, clock=data.clock, location=data.location
+        )
+        await vehicle.coordinator.async_refresh()
         _watch(entry, vehicle)
         async_dispatcher_send(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), vehicle)
 
@@ -270,42 +275,48 @@ async def _async_setup_account(
     tokens, scopes = await _async_tokens(hass, entry)
     cloud = CloudLink(cloud_session(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic)
     location = scopes is None or SCOPE_LOCATION in scopes
-    data = TeslaResilientData(cloud=cloud, clock=clock, location=location)
-    vehicles = await _async_vehicles(hass, entry, cloud)
-    health = AccountHealth(vins=[vehicle.vin for vehicle in vehicles])
-    data.health = CloudHealthCoordinator(
-        hass, entry, cloud, health, clock=clock, vehicles=data.vehicles
+    listed = await _async_vehicles(hass, entry, cloud)
+    vehicles: dict[str, VehicleRuntime] = {}
+    health = CloudHealthCoordinator(
+        hass,
+        entry,
+        cloud,
+        AccountHealth(vins=[vehicle.vin for vehicle in listed]),
+        clock=clock,
+        vehicles=vehicles,
     )
-    entry.async_on_unload(cloud.add_outcome_listener(data.health.async_record))
-    keys = _key_subentries(entry)
-    for summary in vehicles:
-        await _async_add_vehicle(hass, entry, data, summary, keys.get(summary.vin))
+    account = CloudAccount(cloud, health)
+    entry.async_on_unload(cloud.add_outcome_listener(health.async_record))
+    for summary in listed:
+        _add_vehicle(hass, entry, account, vehicles, summary, clock=clock, location=location)
 
     async def first_refresh(vehicle: VehicleRuntime) -> None:
-        coordinator = vehicle.cloud_coordinator
-        assert coordinator is not None
         if vehicle.bluetooth is None:
-            await coordinator.async_config_entry_first_refresh()
+            await vehicle.coordinator.async_config_entry_first_refresh()
         else:
-            await coordinator.async_refresh()
+            await vehicle.coordinator.async_refresh()
 
-    await asyncio.gather(*(first_refresh(vehicle) for vehicle in data.vehicles.values()))
-    await data.health.async_refresh()
-    return data
+    await asyncio.gather(*(first_refresh(vehicle) for vehicle in vehicles.values()))
+    await health.async_refresh()
+    return TeslaResilientData(account, clock, location, vehicles)
 
 
 async def _async_setup_bluetooth_car(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> TeslaResilientData:
     """Reach a car without an account, over Bluetooth alone."""
-    data = TeslaResilientData(cloud=None, clock=clock, location=True)
     vin: str = entry.data[CONF_VIN]
-    vehicle = data.vehicles[vin] = VehicleRuntime(
-        hass, entry, None, VehicleSummary(vin, entry.title, OFFLINE), clock, location=True
+    vehicle = VehicleRuntime(
+        hass,
+        entry,
+        None,
+        VehicleSummary(vin, entry.title, OFFLINE),
+        clock,
+        location=True,
+        route_preference=RoutePreference.BLUETOOTH_ONLY,
     )
-    vehicle.route_preference = RoutePreference.BLUETOOTH_ONLY
     _bluetooth(hass, entry, vehicle, entry.data, clock)
-    return data
+    return TeslaResilientData(None, clock, True, {vin: vehicle})
 
 
 def _reload_key(entry: TeslaResilientConfigEntry) -> tuple[Any, ...]:
@@ -324,10 +335,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaResilientConfigEntr
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for vehicle in data.vehicles.values():
         _watch(entry, vehicle)
-    if data.cloud is not None:
+    if (account := data.account) is not None:
 
         async def async_sync_vehicles(_now: datetime) -> None:
-            await _async_sync_vehicles(hass, entry)
+            await _async_sync_vehicles(hass, entry, account)
 
         entry.async_on_unload(
             async_track_time_interval(

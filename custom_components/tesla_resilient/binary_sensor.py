@@ -88,7 +88,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the cloud's connectivity and every vehicle's binary sensors."""
-    health = entry.runtime_data.health
+    account = entry.runtime_data.account
+    health = None if account is None else account.health
     if health is not None:
         async_add_entities([TeslaCloudEntity(health, TESLA_CLOUD)])
 

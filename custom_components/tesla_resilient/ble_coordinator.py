@@ -20,9 +20,9 @@ from .ble import (
     Category,
     KeyNotPaired,
 )
+from .clock import DATA_CLOCK, Clock
 from .const import BLUETOOTH_FIELD_MAX_AGE, DATA_INTERVAL_IDLE, DOMAIN
 from .link_coordinator import LinkCoordinator
-from .models import DATA_CLOCK, Clock
 from .state import Field, Source, VehicleState
 
 _LOGGER = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from .const import DOMAIN, LOGGER
 from .health import AccountHealth, Capability, CloudStatus, Outcome
 
 if TYPE_CHECKING:
-    from .models import Clock, TeslaResilientConfigEntry
+    from .clock import Clock
+    from .models import TeslaResilientConfigEntry
     from .vehicle import VehicleRuntime
 
 PRICES_USD: Final[Mapping[Request, float]] = {
@@ -39,31 +40,6 @@ def request_cost(report: OutcomeReport) -> float:
     if report.outcome in UNBILLED:
         return 0.0
     return PRICES_USD.get(report.request, 0.0)
-
-
-def month_start(now: datetime) -> datetime:
-    """Midnight on the first day of `now`'s month, in its time zone."""
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-@dataclass
-class CostMeter:
-    """The cloud's estimated bill for one vehicle in the current month."""
-
-    usd: float = 0.0
-    month: datetime | None = None
-
-    def add(self, usd: float, now: datetime) -> None:
-        """Count one billed request made at `now`."""
-        self.roll(now)
-        self.usd += usd
-
-    def roll(self, now: datetime) -> None:
-        """Start from zero when a new month began."""
-        start = month_start(now)
-        if self.month != start:
-            self.month = start
-            self.usd = 0.0
 
 
 @dataclass(frozen=True, slots=True)

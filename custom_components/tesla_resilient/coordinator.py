@@ -26,7 +26,8 @@ from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
 
 if TYPE_CHECKING:
-    from .models import Clock, TeslaResilientConfigEntry
+    from .clock import Clock
+    from .models import TeslaResilientConfigEntry
 
 _DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
 

@@ -75,10 +75,12 @@ async def async_get_config_entry_diagnostics(
             }
         vehicles.append(described)
     cloud: dict[str, Any] | None = None
-    if data.cloud is not None:
-        cloud = {"base_url": _origin(data.cloud.base_url), "location": data.location}
-        if data.health is not None:
-            cloud["health"] = data.health.health.snapshot(now)
+    if (account := data.account) is not None:
+        cloud = {
+            "base_url": _origin(account.link.base_url),
+            "location": data.location,
+            "health": account.health.health.snapshot(now),
+        }
     return {
         "entry": async_redact_data(entry_data, TO_REDACT),
         "cloud": async_redact_data(cloud, TO_REDACT),

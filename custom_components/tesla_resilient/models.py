@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
+from .clock import Clock
 
 if TYPE_CHECKING:
     from .cloud import CloudLink
@@ -20,29 +16,21 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class Clock:
-    """Time as the integration reads it: ages, deadlines and waits.
+class CloudAccount:
+    """An entry's cloud account: its link and the coordinator that watches the link's health."""
 
-    Put a different one in hass.data[DATA_CLOCK] before setup to run on a simulated car's time.
-    """
-
-    monotonic: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    link: CloudLink
+    health: CloudHealthCoordinator
 
 
-DATA_CLOCK: HassKey[Clock] = HassKey(f"{DOMAIN}_clock")
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class TeslaResilientData:
-    """What a loaded entry holds: cloud link and health (None without an account), vehicles."""
+    """What a loaded entry holds: its cloud account (None for a car without one) and vehicles."""
 
-    cloud: CloudLink | None
+    account: CloudAccount | None
     clock: Clock
     location: bool
-    health: CloudHealthCoordinator | None = None
-    vehicles: dict[str, VehicleRuntime] = field(default_factory=dict)
+    vehicles: dict[str, VehicleRuntime]
 
 
 type TeslaResilientConfigEntry = ConfigEntry[TeslaResilientData]

@@ -32,7 +32,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .cloud_health import month_start
+from .billing import month_start
 from .entity import (
     BluetoothEntity,
     CloudHealthEntity,
@@ -228,8 +228,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the cloud's status and every vehicle's sensors."""
-    if (health := entry.runtime_data.health) is not None:
-        async_add_entities([CloudStatusEntity(health, CLOUD_STATUS)])
+    if (account := entry.runtime_data.account) is not None:
+        async_add_entities([CloudStatusEntity(account.health, CLOUD_STATUS)])
 
     def entities(vehicle: VehicleRuntime) -> list[Entity]:
         found: list[Entity] = [
@@ -356,11 +356,11 @@ class CloudCostEntity(TeslaResilientEntity, RestoreSensor):
             and isinstance(last.native_value, int | float)
             and last_state.attributes.get("last_reset") is not None
         ):
-            restored_month = dt_util.parse_datetime(str(last_state.attributes["last_reset"]))
-            now = dt_util.now()
-            self._cost.roll(now)
-            if restored_month is not None and restored_month == self._cost.month:
-                self._cost.usd += float(last.native_value)
+            self._cost.restore(
+                float(last.native_value),
+                dt_util.parse_datetime(str(last_state.attributes["last_reset"])),
+                dt_util.now(),
+            )
 
     @property
     def native_value(self) -> float:

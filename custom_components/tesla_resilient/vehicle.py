@@ -13,8 +13,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .billing import CostMeter
 from .ble import BluetoothError
 from .ble_coordinator import BluetoothCoordinator
+from .clock import Clock
 from .cloud import CloudLink
 from .cloud_data import ONLINE, VehicleSummary
 from .cloud_errors import (
@@ -26,7 +28,6 @@ from .cloud_errors import (
     CommandRejected,
     VehicleAsleep,
 )
-from .cloud_health import CostMeter
 from .const import (
     CHARGE_LIMIT_RANGE,
     DEFAULT_MAX_CHARGING_AMPS,
@@ -37,7 +38,7 @@ from .const import (
 )
 from .coordinator import CloudVehicleCoordinator
 from .health import Outcome
-from .models import Clock, TeslaResilientConfigEntry
+from .models import TeslaResilientConfigEntry
 from .router import AttemptResult, CommandResult, Delivery, Route, RoutePreference, execute, plan
 from .state import Field, Source, VehicleState
 
@@ -85,8 +86,16 @@ class VehicleRuntime:
         clock: Clock,
         *,
         location: bool,
+        route_preference: RoutePreference = RoutePreference.AUTOMATIC,
+        cloud_commands_up: Callable[[], bool] | None = None,
+        key_subentry_id: str | None = None,
+        skip_cloud_data_in_range: bool = False,
     ) -> None:
-        """Set up the vehicle's state and, with an account, its cloud coordinator."""
+        """Set up the vehicle's state and, with an account, its cloud coordinator.
+
+        `cloud_commands_up` tells whether the account's cloud takes commands now; with
+        `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
+        """
         self.hass = hass
         self.entry = entry
         self.summary = summary
@@ -94,12 +103,12 @@ class VehicleRuntime:
         self.clock = clock
         self.location = location
         self.state = VehicleState()
-        self.route_preference = RoutePreference.AUTOMATIC
+        self.route_preference = route_preference
         self.links: dict[Route, CommandLink] = {}
-        self.cloud_commands_up: Callable[[], bool] = lambda: True
+        self.cloud_commands_up: Callable[[], bool] = cloud_commands_up or (lambda: True)
         self.bluetooth_ready: Callable[[], bool] = lambda: False
         self.bluetooth: BluetoothCoordinator | None = None
-        self.key_subentry_id: str | None = None
+        self.key_subentry_id = key_subentry_id
         self.last_command: LastCommand | None = None
         self.cost = CostMeter()
         self._cloud = cloud
@@ -108,6 +117,8 @@ class VehicleRuntime:
             self._cloud_coordinator = CloudVehicleCoordinator(
                 hass, entry, cloud, self.vin, state=self.state, clock=clock, location=location
             )
+            if skip_cloud_data_in_range:
+                self._cloud_coordinator.skip_data = self.bluetooth_answers
             self.links[Route.CLOUD] = self._cloud_attempt
         self._wake_lock = asyncio.Lock()
 

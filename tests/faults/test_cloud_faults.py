@@ -133,7 +133,7 @@ class Env:
     @property
     def link(self) -> CloudLink:
         """The account's cloud link."""
-        link = self.entry.runtime_data.cloud
+        link = self.entry.runtime_data.account.link
         assert link is not None
         return link
 

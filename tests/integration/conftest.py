@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.tesla_resilient.clock import DATA_CLOCK, Clock
 from custom_components.tesla_resilient.const import DOMAIN
-from custom_components.tesla_resilient.models import DATA_CLOCK, Clock
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator

@@ -129,7 +129,7 @@ async def test_nothing_listed_while_data_is_down(
     sim_clock: FakeClock,
     advance: Advance,
 ) -> None:
-    health = loaded_entry.runtime_data.health
+    health = loaded_entry.runtime_data.account.health
     assert health is not None
     listed = requests_to(fleet_api, "/products")
     fleet_api.add_car(second_car(sim_clock))

@@ -160,7 +160,7 @@ async def test_oauth_token_rejected_mid_session_is_refreshed_not_reauthed(
 ) -> None:
     assert await hass.config_entries.async_setup(oauth_entry.entry_id)
     reports: list[OutcomeReport] = []
-    oauth_entry.runtime_data.cloud.add_outcome_listener(reports.append)
+    oauth_entry.runtime_data.account.link.add_outcome_listener(reports.append)
     before = oauth_entry.data[CONF_TOKEN][CONF_ACCESS_TOKEN]
 
     fleet_api.set_fault(FaultKind.TOKEN_EXPIRED)

@@ -24,8 +24,8 @@ from custom_components.tesla_resilient.ble_coordinator import (
     ISSUE_KEY_NOT_PAIRED,
     BluetoothCoordinator,
 )
+from custom_components.tesla_resilient.clock import Clock
 from custom_components.tesla_resilient.const import CONF_VIN, DOMAIN
-from custom_components.tesla_resilient.models import Clock
 from custom_components.tesla_resilient.state import Field, Source, VehicleState
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
