@@ -15,6 +15,7 @@ from .entity import (
     async_add_vehicle_entities,
 )
 from .models import TeslaResilientConfigEntry
+from .router import Command
 
 PARALLEL_UPDATES = 1
 
@@ -30,17 +31,17 @@ BUTTONS: tuple[TeslaResilientButtonEntityDescription, ...] = (
     TeslaResilientButtonEntityDescription(
         key="wake",
         translation_key="wake",
-        press_fn=lambda vehicle: vehicle.async_command("wake_up"),
+        press_fn=lambda vehicle: vehicle.async_command(Command.WAKE_UP),
     ),
     TeslaResilientButtonEntityDescription(
         key="flash_lights",
         translation_key="flash_lights",
-        press_fn=lambda vehicle: vehicle.async_command("flash_lights"),
+        press_fn=lambda vehicle: vehicle.async_command(Command.FLASH_LIGHTS),
     ),
     TeslaResilientButtonEntityDescription(
         key="honk",
         translation_key="honk",
-        press_fn=lambda vehicle: vehicle.async_command("honk_horn"),
+        press_fn=lambda vehicle: vehicle.async_command(Command.HONK_HORN),
     ),
 )
 

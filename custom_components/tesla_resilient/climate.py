@@ -14,6 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import TEMPERATURE_RANGE
 from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
 from .models import TeslaResilientConfigEntry
+from .router import Command
 from .state import Field
 
 PARALLEL_UPDATES = 1
@@ -88,20 +89,20 @@ class TeslaResilientClimateEntity(TeslaResilientEntity, ClimateEntity):
     async def async_turn_on(self) -> None:
         """Start conditioning."""
         await self.vehicle.async_command(
-            "auto_conditioning_start", optimistic={Field.CLIMATE_ON: True}
+            Command.AUTO_CONDITIONING_START, optimistic={Field.CLIMATE_ON: True}
         )
 
     async def async_turn_off(self) -> None:
         """Stop conditioning."""
         await self.vehicle.async_command(
-            "auto_conditioning_stop", optimistic={Field.CLIMATE_ON: False}
+            Command.AUTO_CONDITIONING_STOP, optimistic={Field.CLIMATE_ON: False}
         )
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Set the cabin temperature, and the mode when one is given."""
         if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
             await self.vehicle.async_command(
-                "set_temps",
+                Command.SET_TEMPS,
                 {"driver_temp": temperature, "passenger_temp": temperature},
                 optimistic={Field.DRIVER_TEMP_SETTING: temperature},
             )

@@ -22,6 +22,7 @@ from .entity import (
     async_add_vehicle_entities,
 )
 from .models import TeslaResilientConfigEntry
+from .router import Command
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
 
@@ -39,26 +40,15 @@ class TeslaResilientCoverEntityDescription(CoverEntityDescription, VehicleEntity
     close_fn: VehicleAction | None = None
 
 
-def _trunk(which: str, field: Field, want_open: bool) -> VehicleAction:
-    """Actuate a trunk only when it is not already where it should be: the command toggles."""
-
-    async def action(vehicle: VehicleRuntime) -> None:
-        if vehicle.state.value(field) is want_open:
-            return
-        await vehicle.async_command(
-            "actuate_trunk", {"which_trunk": which}, optimistic={field: want_open}
-        )
-
-    return action
-
-
 async def _close_windows(vehicle: VehicleRuntime) -> None:
     params: dict[str, Any] = {"command": "close"}
     if (lat := vehicle.state.value(Field.LATITUDE)) is not None and (
         lon := vehicle.state.value(Field.LONGITUDE)
     ) is not None:
         params |= {"lat": lat, "lon": lon}
-    await vehicle.async_command("window_control", params, optimistic=dict.fromkeys(WINDOWS, False))
+    await vehicle.async_command(
+        Command.WINDOW_CONTROL, params, optimistic=dict.fromkeys(WINDOWS, False)
+    )
 
 
 COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
@@ -68,8 +58,8 @@ COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
         field=Field.TRUNK_OPEN,
         device_class=CoverDeviceClass.DOOR,
         closed_fn=lambda state: not state.value(Field.TRUNK_OPEN),
-        open_fn=_trunk("rear", Field.TRUNK_OPEN, want_open=True),
-        close_fn=_trunk("rear", Field.TRUNK_OPEN, want_open=False),
+        open_fn=lambda vehicle: vehicle.async_move_trunk("rear", open_=True),
+        close_fn=lambda vehicle: vehicle.async_move_trunk("rear", open_=False),
     ),
     TeslaResilientCoverEntityDescription(
         key="frunk",
@@ -77,7 +67,7 @@ COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
         field=Field.FRUNK_OPEN,
         device_class=CoverDeviceClass.DOOR,
         closed_fn=lambda state: not state.value(Field.FRUNK_OPEN),
-        open_fn=_trunk("front", Field.FRUNK_OPEN, want_open=True),
+        open_fn=lambda vehicle: vehicle.async_move_trunk("front", open_=True),
     ),
     TeslaResilientCoverEntityDescription(
         key="charge_port",
@@ -86,10 +76,10 @@ COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
         device_class=CoverDeviceClass.DOOR,
         closed_fn=lambda state: not state.value(Field.CHARGE_PORT_DOOR_OPEN),
         open_fn=lambda vehicle: vehicle.async_command(
-            "charge_port_door_open", optimistic={Field.CHARGE_PORT_DOOR_OPEN: True}
+            Command.CHARGE_PORT_DOOR_OPEN, optimistic={Field.CHARGE_PORT_DOOR_OPEN: True}
         ),
         close_fn=lambda vehicle: vehicle.async_command(
-            "charge_port_door_close", optimistic={Field.CHARGE_PORT_DOOR_OPEN: False}
+            Command.CHARGE_PORT_DOOR_CLOSE, optimistic={Field.CHARGE_PORT_DOOR_OPEN: False}
         ),
     ),
     TeslaResilientCoverEntityDescription(
@@ -99,7 +89,7 @@ COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
         device_class=CoverDeviceClass.WINDOW,
         closed_fn=lambda state: not any(state.value(window) for window in WINDOWS),
         open_fn=lambda vehicle: vehicle.async_command(
-            "window_control", {"command": "vent"}, optimistic=dict.fromkeys(WINDOWS, True)
+            Command.WINDOW_CONTROL, {"command": "vent"}, optimistic=dict.fromkeys(WINDOWS, True)
         ),
         close_fn=_close_windows,
     ),

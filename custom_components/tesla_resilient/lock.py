@@ -18,6 +18,7 @@ from .entity import (
     async_add_vehicle_entities,
 )
 from .models import TeslaResilientConfigEntry
+from .router import Command
 from .state import Field
 from .vehicle import VehicleRuntime
 
@@ -41,9 +42,11 @@ LOCKS: tuple[TeslaResilientLockEntityDescription, ...] = (
         key="doors",
         translation_key="doors",
         field=Field.LOCKED,
-        lock_fn=lambda vehicle: vehicle.async_command("door_lock", optimistic={Field.LOCKED: True}),
+        lock_fn=lambda vehicle: vehicle.async_command(
+            Command.DOOR_LOCK, optimistic={Field.LOCKED: True}
+        ),
         unlock_fn=lambda vehicle: vehicle.async_command(
-            "door_unlock", optimistic={Field.LOCKED: False}
+            Command.DOOR_UNLOCK, optimistic={Field.LOCKED: False}
         ),
     ),
     TeslaResilientLockEntityDescription(
@@ -52,7 +55,7 @@ LOCKS: tuple[TeslaResilientLockEntityDescription, ...] = (
         field=Field.CHARGE_PORT_LATCH_ENGAGED,
         lock_fn=_cable_locks_itself,
         unlock_fn=lambda vehicle: vehicle.async_command(
-            "unlock_charge_port",
+            Command.UNLOCK_CHARGE_PORT,
             optimistic={Field.CHARGE_PORT_LATCH_ENGAGED: False, Field.CHARGE_PORT_DOOR_OPEN: True},
         ),
     ),

@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import CHARGE_LIMIT_RANGE, DEFAULT_MAX_CHARGING_AMPS
 from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
 from .models import TeslaResilientConfigEntry
+from .router import Command
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
 
@@ -42,7 +43,7 @@ NUMBERS: tuple[TeslaResilientNumberEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         device_class=NumberDeviceClass.BATTERY,
         set_fn=lambda vehicle, value: vehicle.async_command(
-            "set_charge_limit", {"percent": value}, optimistic={Field.CHARGE_LIMIT_SOC: value}
+            Command.SET_CHARGE_LIMIT, {"percent": value}, optimistic={Field.CHARGE_LIMIT_SOC: value}
         ),
     ),
     TeslaResilientNumberEntityDescription(
@@ -58,7 +59,7 @@ NUMBERS: tuple[TeslaResilientNumberEntityDescription, ...] = (
             state.value(Field.CHARGE_CURRENT_REQUEST_MAX) or DEFAULT_MAX_CHARGING_AMPS
         ),
         set_fn=lambda vehicle, value: vehicle.async_command(
-            "set_charging_amps",
+            Command.SET_CHARGING_AMPS,
             {"charging_amps": value},
             optimistic={Field.CHARGE_CURRENT_REQUEST: value},
         ),

@@ -13,6 +13,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
+from .router import Command
 from .state import Field
 
 if TYPE_CHECKING:
@@ -74,11 +75,13 @@ async def _async_precondition(call: ServiceCall) -> None:
     vehicle = async_get_vehicle(call.hass, call.data[ATTR_DEVICE_ID])
     temperature: float = call.data[ATTR_TEMPERATURE]
     await vehicle.async_command(
-        "set_temps",
+        Command.SET_TEMPS,
         {"driver_temp": temperature, "passenger_temp": temperature},
         optimistic={Field.DRIVER_TEMP_SETTING: temperature},
     )
-    await vehicle.async_command("auto_conditioning_start", optimistic={Field.CLIMATE_ON: True})
+    await vehicle.async_command(
+        Command.AUTO_CONDITIONING_START, optimistic={Field.CLIMATE_ON: True}
+    )
 
 
 @callback

@@ -16,6 +16,7 @@ from .entity import (
     async_add_vehicle_entities,
 )
 from .models import TeslaResilientConfigEntry
+from .router import Command
 from .state import Field
 
 PARALLEL_UPDATES = 1
@@ -35,11 +36,11 @@ SWITCHES: tuple[TeslaResilientSwitchEntityDescription, ...] = (
         translation_key="charging",
         field=Field.CHARGING,
         on_fn=lambda vehicle: vehicle.async_command(
-            "charge_start",
+            Command.CHARGE_START,
             optimistic={Field.CHARGING: True, Field.CHARGING_STATE: "charging"},
         ),
         off_fn=lambda vehicle: vehicle.async_command(
-            "charge_stop", optimistic={Field.CHARGING: False, Field.CHARGING_STATE: "stopped"}
+            Command.CHARGE_STOP, optimistic={Field.CHARGING: False, Field.CHARGING_STATE: "stopped"}
         ),
     ),
     TeslaResilientSwitchEntityDescription(
@@ -47,10 +48,10 @@ SWITCHES: tuple[TeslaResilientSwitchEntityDescription, ...] = (
         translation_key="sentry_mode",
         field=Field.SENTRY_MODE,
         on_fn=lambda vehicle: vehicle.async_command(
-            "set_sentry_mode", {"on": True}, optimistic={Field.SENTRY_MODE: True}
+            Command.SET_SENTRY_MODE, {"on": True}, optimistic={Field.SENTRY_MODE: True}
         ),
         off_fn=lambda vehicle: vehicle.async_command(
-            "set_sentry_mode", {"on": False}, optimistic={Field.SENTRY_MODE: False}
+            Command.SET_SENTRY_MODE, {"on": False}, optimistic={Field.SENTRY_MODE: False}
         ),
     ),
 )

@@ -39,12 +39,22 @@ from .const import (
 from .coordinator import CloudVehicleCoordinator
 from .health import Outcome
 from .models import TeslaResilientConfigEntry
-from .router import AttemptResult, CommandResult, Delivery, Route, RoutePreference, execute, plan
+from .router import (
+    AttemptResult,
+    Command,
+    CommandResult,
+    Delivery,
+    Route,
+    RoutePreference,
+    execute,
+    plan,
+)
 from .state import Field, Source, VehicleState
 
 type CommandLink = Callable[[str, dict[str, Any]], Awaitable[AttemptResult]]
 
-WAKE_UP: Final = "wake_up"
+_TRUNKS: Final = {"rear": Field.TRUNK_OPEN, "front": Field.FRUNK_OPEN}
+"""The trunks `actuate_trunk` moves, and the field that tells whether each is open."""
 
 _SOURCES: Final = {Route.CLOUD: Source.CLOUD, Route.BLUETOOTH: Source.BLUETOOTH}
 _MAYBE_DELIVERED: Final = frozenset({Outcome.TRANSPORT, Outcome.SERVER_ERROR})
@@ -193,7 +203,7 @@ class VehicleRuntime:
 
     async def async_command(
         self,
-        command: str,
+        command: Command,
         params: Mapping[str, Any] | None = None,
         *,
         optimistic: Mapping[Field, Any] | None = None,
@@ -231,14 +241,27 @@ class VehicleRuntime:
             self.state.update(optimistic, _SOURCES[result.route], self.clock.monotonic())
         self.async_state_changed()
 
+    async def async_move_trunk(self, which: str, *, open_: bool) -> None:
+        """Open or close the rear or front trunk; nothing is sent when it already is there.
+
+        `actuate_trunk` toggles, so sending it to a trunk in the wanted position would move it
+        the wrong way.
+        """
+        field = _TRUNKS[which]
+        if self.state.value(field) is open_:
+            return
+        await self.async_command(
+            Command.ACTUATE_TRUNK, {"which_trunk": which}, optimistic={field: open_}
+        )
+
     def _validate(self, command: str, params: Mapping[str, Any]) -> None:
         limits: list[tuple[str, float, float]] = []
-        if command == "set_charge_limit":
+        if command == Command.SET_CHARGE_LIMIT:
             limits.append(("percent", *CHARGE_LIMIT_RANGE))
-        elif command == "set_charging_amps":
+        elif command == Command.SET_CHARGING_AMPS:
             ceiling = self.state.value(Field.CHARGE_CURRENT_REQUEST_MAX)
             limits.append(("charging_amps", 0, ceiling or DEFAULT_MAX_CHARGING_AMPS))
-        elif command == "set_temps":
+        elif command == Command.SET_TEMPS:
             limits.extend((key, *TEMPERATURE_RANGE) for key in ("driver_temp", "passenger_temp"))
         for key, low, high in limits:
             value = params.get(key)
@@ -255,7 +278,7 @@ class VehicleRuntime:
 
     async def _cloud_attempt(self, command: str, params: dict[str, Any]) -> AttemptResult:
         try:
-            if command == WAKE_UP:
+            if command == Command.WAKE_UP:
                 await self._wake()
             else:
                 await self._cloud_command(command, params)
