@@ -14,6 +14,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.singleton import singleton
+from homeassistant.util.hass_dict import HassKey
 from tesla_fleet_api import TeslaFleetApi
 from tesla_fleet_api.exceptions import TeslaFleetError
 
@@ -40,7 +41,7 @@ from .cloud_errors import (
     from_status,
     parse_retry_after,
 )
-from .const import CONNECT_TIMEOUT, REQUEST_TIMEOUT, STATUS_TIMEOUT
+from .const import CONNECT_TIMEOUT, DOMAIN, REQUEST_TIMEOUT, STATUS_TIMEOUT
 from .health import Outcome
 from .router import COMMANDS, Command
 from .tokens import TokenSource
@@ -88,13 +89,19 @@ REQUEST_TIMEOUTS: Final = aiohttp.ClientTimeout(
 """Per request: a refused or unreachable server fails fast, a slow answer within the read budget."""
 
 
-@singleton("tesla_resilient_cloud_session")
+DATA_CLOUD_SESSION: HassKey[aiohttp.ClientSession] = HassKey(f"{DOMAIN}_cloud_session")
+"""Where the shared cloud session is kept; put one there before setup to use another connector."""
+
+
+@singleton(DATA_CLOUD_SESSION)
 @callback
 def cloud_session(hass: HomeAssistant) -> aiohttp.ClientSession:
     """Return the one HTTP session all cloud links share: traced and bounded in time.
 
     It belongs to no config entry (one entry unloading must not close it for the others and
-    for config flows), so it is closed when Home Assistant closes.
+    for config flows), so it is closed when Home Assistant closes. One given in
+    hass.data[DATA_CLOUD_SESSION] before setup (a test's, say) is used instead; it needs
+    `trace_config()` and `REQUEST_TIMEOUTS` like this one.
     """
     session = async_create_clientsession(
         hass, auto_cleanup=False, timeout=REQUEST_TIMEOUTS, trace_configs=[trace_config()]

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Final
 from unittest.mock import patch
 
+import aiohttp
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN
 from homeassistant.components.button import SERVICE_PRESS
 from homeassistant.components.lock import LockState
@@ -34,10 +36,14 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.cloud import CloudLink
+from custom_components.tesla_resilient.cloud import (
+    DATA_CLOUD_SESSION,
+    REQUEST_TIMEOUTS,
+    CloudLink,
+    trace_config,
+)
 from custom_components.tesla_resilient.const import (
     CLOUD_FIELD_MAX_AGE,
     DATA_INTERVAL_IDLE,
@@ -69,7 +75,8 @@ RETRY_AFTER_S: Final = 30
 AUTH_REJECTED: Final = ("Authentication failed", "rejected the credentials")
 """Log fragments of a rejected account: Home Assistant asks the user to sign in again."""
 
-UNRESOLVABLE_HOST: Final = "fleet-api.sim.invalid"
+SIMULATOR_HOST: Final = "fleet-api.sim.test"
+"""The name the account's link reaches the simulated Fleet API by, so its lookup can fail."""
 
 
 class Action(StrEnum):
@@ -128,6 +135,7 @@ class Env:
     hass: HomeAssistant
     api: FleetApiSimulator
     entry: MockConfigEntry
+    dns: SimulatorResolver
     timeouts: ExitStack = field(default_factory=ExitStack)
 
     @property
@@ -154,7 +162,11 @@ def _clear(env: Env) -> None:
 
 
 def _unresolvable(env: Env) -> None:
-    env.point_link_at(f"http://{UNRESOLVABLE_HOST}:{env.api.port}")
+    env.dns.failing = True
+
+
+def _resolvable(env: Env) -> None:
+    env.dns.failing = False
 
 
 def _tls_to_plain_http(env: Env) -> None:
@@ -162,7 +174,7 @@ def _tls_to_plain_http(env: Env) -> None:
 
 
 def _restore_link(env: Env) -> None:
-    env.point_link_at(env.api.base_url)
+    env.point_link_at(env.entry.data[CONF_URL])
 
 
 NOT_SENT: Final = frozenset({"cloud_unreachable"})
@@ -225,7 +237,7 @@ FAULTS: Final = [
     _fault(
         "dns_failure",
         start=_unresolvable,
-        stop=_restore_link,
+        stop=_resolvable,
         reads=False,
         ages_out=True,
         command_keys=NOT_SENT,
@@ -369,33 +381,47 @@ def _short_timeouts() -> Generator[None]:
         yield
 
 
-class _FailingResolver:
-    """Home Assistant's resolver, except that names under .invalid never resolve."""
+class SimulatorResolver(AbstractResolver):
+    """Resolves the simulator's name to the loopback address, or fails as a missing name does."""
 
-    def __init__(self, real: Any) -> None:
-        self._real = real
+    def __init__(self) -> None:
+        self.failing = False
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> Any:
-        if host.endswith(".invalid"):
+    ) -> list[ResolveResult]:
+        if host != SIMULATOR_HOST or self.failing:
             raise OSError(socket.EAI_NONAME, f"{host}: name does not resolve")
-        return await self._real.resolve(host, port, family)
+        return [
+            {
+                "hostname": host,
+                "host": "127.0.0.1",
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
 
     async def close(self) -> None:
-        await self._real.close()
+        """Nothing to release."""
 
 
 @pytest.fixture
-async def failing_dns(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Answer a lookup of a .invalid name at once with "no such host", as a resolver would."""
-    connector: Any = async_get_clientsession(hass).connector
-    real = connector._resolver
-    connector._resolver = _FailingResolver(real)
+async def dns(hass: HomeAssistant) -> AsyncGenerator[SimulatorResolver]:
+    """The cloud session's name lookups, given to the integration before it sets up."""
+    resolver = SimulatorResolver()
+    session = aiohttp.ClientSession(
+        # Every request looks its host up, as a new connection after a cached lookup expired does.
+        connector=aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False, force_close=True),
+        timeout=REQUEST_TIMEOUTS,
+        trace_configs=[trace_config()],
+    )
+    hass.data[DATA_CLOUD_SESSION] = session
     try:
-        yield
+        yield resolver
     finally:
-        connector._resolver = real
+        await session.close()
 
 
 @pytest.fixture
@@ -404,7 +430,7 @@ async def account(
     fleet_api: FleetApiSimulator,
     sim_clock: FakeClock,
     credentials: None,
-    failing_dns: None,
+    dns: SimulatorResolver,
 ) -> AsyncGenerator[MockConfigEntry]:
     """An account signed in through OAuth, without a Bluetooth key: the cloud is the only link."""
     token = fleet_api.access_token
@@ -414,7 +440,7 @@ async def account(
         unique_id=token_subject(token),
         data={
             "auth_implementation": "sim",
-            CONF_URL: fleet_api.base_url,
+            CONF_URL: f"http://{SIMULATOR_HOST}:{fleet_api.port}",
             CONF_TOKEN: _token(fleet_api),
         },
     )
@@ -630,6 +656,7 @@ async def test_cloud_fault(
     cell: Cell,
     account: MockConfigEntry,
     fleet_api: FleetApiSimulator,
+    dns: SimulatorResolver,
     car: VirtualCar,
     advance: Advance,
     fault: Fault,
@@ -643,7 +670,7 @@ async def test_cloud_fault(
         car.locked = False
     await _set_up(hass, account)
     cell.check(_battery(hass) == str(BEFORE), "battery not shown after setup")
-    env = Env(hass, fleet_api, account)
+    env = Env(hass, fleet_api, account, dns)
     with env.timeouts:
         if action is Action.READ:
             await _read_cell(cell, hass, env, car, fault, advance)
