@@ -1,4 +1,11 @@
-"""Offline checks of what hassfest and HACS validate, run on a custom integration folder."""
+"""Checks that hassfest and HACS leave out, run offline on a custom integration folder.
+
+hassfest (run by .github/workflows/validate.yml) validates manifest.json, the schema of
+strings.json, services.yaml and icons.json, and the dependencies the code imports; HACS
+validates hacs.json and the repository. Neither reads the code against the strings, checks
+quality_scale.yaml outside Home Assistant core, or compares the README with hacs.json: those
+checks are here, each saying which rule it covers.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import homeassistant
-import voluptuous as vol
-from awesomeversion import AwesomeVersion, AwesomeVersionException, AwesomeVersionStrategy
-from homeassistant.components.bluetooth.match import BluetoothMatcherIndex
-from homeassistant.components.climate.const import HVACMode
-from homeassistant.components.cover import CoverState
-from homeassistant.components.lock.const import LockState
 from homeassistant.const import Platform
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.selector import validate_selector
-from homeassistant.loader import BluetoothMatcher
-from homeassistant.requirements import DISCOVERY_INTEGRATIONS
 from homeassistant.util.yaml import load_yaml_dict
-from packaging.requirements import InvalidRequirement, Requirement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "tesla_resilient"
@@ -36,7 +32,6 @@ INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
 HA_ROOT = Path(homeassistant.__file__).parent
 PLATFORMS = frozenset(platform.value for platform in Platform)
 MINIMUM_HA_VERSION = "2025.4.0"
-REQUIRED_DEPENDENCIES = ("application_credentials", "bluetooth")
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -105,16 +100,6 @@ QUALITY_SCALE_RULES: dict[str, tuple[str, ...]] = {
 }
 ALL_RULES = tuple(rule for rules in QUALITY_SCALE_RULES.values() for rule in rules)
 
-IOT_CLASSES = (
-    "assumed_state",
-    "calculated",
-    "cloud_polling",
-    "cloud_push",
-    "local_polling",
-    "local_push",
-)
-INTEGRATION_TYPES = ("device", "entity", "hardware", "helper", "hub", "service", "system")
-MANIFEST_QUALITY_SCALES = ("bronze", "silver", "gold", "platinum", "internal")
 DISCOVERY_STEPS = {
     "bluetooth": "async_step_bluetooth",
     "dhcp": "async_step_dhcp",
@@ -123,36 +108,6 @@ DISCOVERY_STEPS = {
     "ssdp": "async_step_ssdp",
     "usb": "async_step_usb",
     "zeroconf": "async_step_zeroconf",
-}
-ALLOWED_USED_COMPONENTS = PLATFORMS | {
-    "alert",
-    "automation",
-    "conversation",
-    "default_config",
-    "device_automation",
-    "frontend",
-    "group",
-    "homeassistant",
-    "input_boolean",
-    "input_button",
-    "input_datetime",
-    "input_number",
-    "input_select",
-    "input_text",
-    "media_source",
-    "onboarding",
-    "panel_custom",
-    "persistent_notification",
-    "person",
-    "script",
-    "shopping_list",
-    "sun",
-    "system_health",
-    "system_log",
-    "timer",
-    "webhook",
-    "websocket_api",
-    "zone",
 }
 HA_EXCEPTIONS = frozenset(
     {
@@ -187,18 +142,6 @@ OAUTH2_ABORTS: dict[str, frozenset[str]] = {
     "oauth_unauthorized": frozenset(),
     "user_rejected_authorize": frozenset({"error"}),
 }
-PLATFORM_STATES: dict[str, frozenset[str]] = {
-    "binary_sensor": frozenset({"on", "off"}),
-    "climate": frozenset(mode.value for mode in HVACMode),
-    "cover": frozenset(state.value for state in CoverState),
-    "device_tracker": frozenset({"home", "not_home"}),
-    "fan": frozenset({"on", "off"}),
-    "light": frozenset({"on", "off"}),
-    "lock": frozenset(state.value for state in LockState),
-    "remote": frozenset({"on", "off"}),
-    "siren": frozenset({"on", "off"}),
-    "switch": frozenset({"on", "off"}),
-}
 FILE_SECTIONS = {
     "application_credentials": ("application_credentials.py",),
     "device_automation": ("device_trigger.py", "device_condition.py", "device_action.py"),
@@ -207,14 +150,7 @@ FILE_SECTIONS = {
 }
 
 RE_REFERENCE = re.compile(r"^\[%key:([^%]+)%\]$")
-RE_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
-RE_COMBINED_REFERENCE = re.compile(r"(.+\[%)|(%\].+)")
-RE_SINGLE_QUOTED_PLACEHOLDER = re.compile(r"'{\w+}'")
 RE_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_]\w*)\s*[,}]")
-RE_ICON = re.compile(r"^mdi:[a-z0-9]+(?:-[a-z0-9]+)*$")
-RE_CODEOWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?$")
-RE_LOGGER = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*$")
-RE_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RE_README_MINIMUM = (
     re.compile(r"Home Assistant\s+(\d{4}\.\d{1,2}(?:\.\d+)?)\s+or\s+(?:newer|later|higher|above)"),
     re.compile(
@@ -294,12 +230,6 @@ def leaf_strings(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[
 def dotted(path: Iterable[str]) -> str:
     """A key path as hassfest prints it."""
     return ".".join(path)
-
-
-def humanize(file: str, err: vol.Invalid) -> list[str]:
-    """One message per voluptuous error, naming the file and key path."""
-    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
-    return [f"{file}: {dotted(str(part) for part in e.path) or '<root>'}: {e.msg}" for e in errors]
 
 
 class Module:
@@ -1663,253 +1593,8 @@ def platform_from_names(names: Iterable[str], suffix: str) -> str | None:
 # manifest.json
 
 
-def _version(value: Any) -> str:
-    try:
-        AwesomeVersion(
-            value,
-            ensure_strategy=[
-                AwesomeVersionStrategy.CALVER,
-                AwesomeVersionStrategy.SEMVER,
-                AwesomeVersionStrategy.SIMPLEVER,
-                AwesomeVersionStrategy.BUILDVER,
-                AwesomeVersionStrategy.PEP440,
-            ],
-        )
-    except AwesomeVersionException as err:
-        raise vol.Invalid(f"'{value}' is not a valid version") from err
-    return str(value)
-
-
-def _https_url(value: Any) -> str:
-    url = vol.Url()(value)
-    if not str(url).startswith("https://"):
-        raise vol.Invalid("the URL must use https")
-    return str(url)
-
-
-def _codeowner(value: Any) -> str:
-    if not isinstance(value, str) or not RE_CODEOWNER.match(value):
-        raise vol.Invalid(f"'{value}' is not a GitHub @user or @org/team handle")
-    return value
-
-
-def _requirement(value: Any) -> str:
-    try:
-        Requirement(value)
-    except InvalidRequirement as err:
-        raise vol.Invalid(f"'{value}' is not a valid PEP 508 requirement: {err}") from err
-    return str(value)
-
-
-def _logger(value: Any) -> str:
-    if not isinstance(value, str) or not RE_LOGGER.match(value):
-        raise vol.Invalid(f"'{value}' is not a logger name")
-    return value
-
-
-def _uuid(value: Any) -> str:
-    if not isinstance(value, str) or not RE_UUID.match(value):
-        raise vol.Invalid(f"'{value}' is not a lowercase 128-bit UUID")
-    return value
-
-
-def _has_dependencies(value: list[str]) -> list[str]:
-    if missing := [dep for dep in REQUIRED_DEPENDENCIES if dep not in value]:
-        raise vol.Invalid(f"must include {', '.join(missing)}")
-    return value
-
-
-BLUETOOTH_MATCHER_SCHEMA = vol.Schema(
-    {
-        vol.Optional("connectable"): bool,
-        vol.Optional("local_name"): vol.All(str, vol.Length(min=1)),
-        vol.Optional("manufacturer_data_start"): [vol.All(int, vol.Range(min=0, max=255))],
-        vol.Optional("manufacturer_id"): vol.All(int, vol.Range(min=0, max=0xFFFF)),
-        vol.Optional("service_data_uuid"): _uuid,
-        vol.Optional("service_uuid"): _uuid,
-    }
-)
-
-MANIFEST_SCHEMA = vol.Schema(
-    {
-        vol.Required("domain"): vol.All(str, vol.Match(r"^[a-z0-9_]+$")),
-        vol.Required("name"): vol.All(str, vol.Length(min=1)),
-        vol.Optional("after_dependencies"): vol.All([str], vol.Unique()),
-        vol.Optional("bluetooth"): [BLUETOOTH_MATCHER_SCHEMA],
-        vol.Required("codeowners"): vol.All([_codeowner], vol.Length(min=1)),
-        vol.Required("config_flow"): vol.All(bool, vol.In([True], msg="must be true")),
-        vol.Required("dependencies"): vol.All([str], vol.Unique(), _has_dependencies),
-        vol.Optional("dhcp"): [dict],
-        vol.Optional("disabled"): str,
-        vol.Required("documentation"): _https_url,
-        vol.Optional("homekit"): {vol.Optional("models"): [str]},
-        vol.Optional("import_executor"): bool,
-        vol.Required("integration_type"): vol.In(INTEGRATION_TYPES),
-        vol.Required("iot_class"): vol.In(IOT_CLASSES),
-        vol.Required("issue_tracker"): vol.Url(),
-        vol.Optional("loggers"): vol.All([_logger], vol.Unique()),
-        vol.Optional("mqtt"): [str],
-        vol.Optional("quality_scale"): vol.In(MANIFEST_QUALITY_SCALES),
-        vol.Optional("requirements"): vol.All([_requirement], vol.Unique()),
-        vol.Optional("single_config_entry"): bool,
-        vol.Optional("ssdp"): [dict],
-        vol.Optional("usb"): [dict],
-        vol.Required("version"): _version,
-        vol.Optional("zeroconf"): [vol.Any(str, dict)],
-    }
-)
-
-
-def check_manifest_schema(integration: Integration) -> list[str]:
-    """Keys, types and values of manifest.json, as hassfest and the HA loader require them."""
-    data, error = integration.read_json("manifest.json")
-    if error:
-        return [error]
-    if not isinstance(data, dict):
-        return ["manifest.json: <root>: expected an object"]
-    errors: list[str] = []
-    try:
-        MANIFEST_SCHEMA(data)
-    except vol.Invalid as err:
-        errors.extend(humanize("manifest.json", err))
-    domain = data.get("domain")
-    if domain != integration.path.name:
-        errors.append(
-            f"manifest.json: domain: '{domain}' does not match the folder '{integration.path.name}'"
-        )
-    if isinstance(domain, str) and (HA_ROOT / "components" / domain).exists():
-        errors.append(f"manifest.json: domain: '{domain}' collides with a built-in integration")
-    if data.get("config_flow") and not (integration.path / "config_flow.py").is_file():
-        errors.append("manifest.json: config_flow: true but config_flow.py is missing")
-    if (
-        data.get("quality_scale") in ("gold", "platinum")
-        and not (integration.path / "diagnostics.py").is_file()
-    ):
-        errors.append(f"manifest.json: quality_scale: {data['quality_scale']} needs diagnostics.py")
-    return errors
-
-
-def check_manifest_order(integration: Integration) -> list[str]:
-    """hassfest's key order: domain, name, then alphabetical."""
-    keys = list(integration.manifest)
-    expected = sorted(keys, key=lambda key: {"domain": "\0", "name": "\1"}.get(key, key))
-    if keys != expected:
-        return [f"manifest.json: keys are {keys}, hassfest expects {expected}"]
-    return []
-
-
-def check_bluetooth_matchers(integration: Integration) -> list[str]:
-    """Each Bluetooth matcher is accepted by Home Assistant's own matcher index."""
-    errors: list[str] = []
-    matchers = integration.manifest.get("bluetooth", [])
-    seen: list[Any] = []
-    for position, matcher in enumerate(matchers):
-        where = f"manifest.json: bluetooth[{position}]"
-        if not isinstance(matcher, dict):
-            errors.append(f"{where}: expected an object")
-            continue
-        if matcher in seen:
-            errors.append(f"{where}: duplicates an earlier matcher")
-        seen.append(matcher)
-        try:
-            indexed = BluetoothMatcherIndex().add(
-                cast(BluetoothMatcher, {**matcher, "domain": integration.domain})
-            )
-        except ValueError as err:
-            errors.append(f"{where}.local_name: {err}")
-            continue
-        if not indexed:
-            errors.append(
-                f"{where}: needs local_name, manufacturer_id, service_uuid or service_data_uuid"
-            )
-    return errors
-
-
-def check_requirements(integration: Integration) -> list[str]:
-    """Requirements are PEP 508 strings naming each distribution once."""
-    errors: list[str] = []
-    names: dict[str, str] = {}
-    for position, text in enumerate(integration.manifest.get("requirements", [])):
-        try:
-            requirement = Requirement(text)
-        except (InvalidRequirement, TypeError) as err:
-            errors.append(f"manifest.json: requirements[{position}]: '{text}' is invalid: {err}")
-            continue
-        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
-        if name in names:
-            errors.append(
-                f"manifest.json: requirements[{position}]: '{text}' repeats '{names[name]}'"
-            )
-        names[name] = text
-        if not requirement.specifier and not requirement.url:
-            errors.append(f"manifest.json: requirements[{position}]: '{text}' has no version bound")
-    return errors
-
-
-def _referenced_components(module: Module) -> set[str]:
-    found: set[str] = set()
-
-    def visit(nodes: Iterable[ast.AST]) -> None:
-        for node in nodes:
-            if (
-                isinstance(node, ast.If)
-                and isinstance(node.test, ast.Name)
-                and node.test.id == "TYPE_CHECKING"
-            ):
-                visit(node.orelse)
-                continue
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                if node.module.startswith("homeassistant.components."):
-                    found.add(node.module.split(".")[2])
-                elif node.module == "homeassistant.components":
-                    found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.Import):
-                found.update(
-                    alias.name.split(".")[2]
-                    for alias in node.names
-                    if alias.name.startswith("homeassistant.components.")
-                )
-            visit(ast.iter_child_nodes(node))
-
-    visit(module.tree.body)
-    return found
-
-
-def check_dependencies(integration: Integration) -> list[str]:
-    """Dependencies exist, and every imported integration is a (after-)dependency."""
-    manifest = integration.manifest
-    dependencies = set(manifest.get("dependencies", []))
-    after = set(manifest.get("after_dependencies", []))
-    errors = [
-        f"manifest.json: dependencies: '{dep}' is also in after_dependencies"
-        for dep in sorted(dependencies & after)
-    ]
-    errors.extend(
-        f"manifest.json: dependencies: '{dep}' is not a Home Assistant integration"
-        for dep in sorted(dependencies | after)
-        if not (HA_ROOT / "components" / dep / "manifest.json").is_file()
-    )
-    allowed = set(ALLOWED_USED_COMPONENTS) | dependencies | after | {integration.domain}
-    allowed |= {
-        domain
-        for domain, keys in DISCOVERY_INTEGRATIONS.items()
-        if any(key in manifest for key in keys)
-    }
-    if "bluetooth_adapters" in allowed:
-        allowed.add("bluetooth")
-    for module in integration.modules.values():
-        for ref in sorted(_referenced_components(module) - allowed):
-            if (integration.path / f"{ref}.py").is_file():
-                continue
-            errors.append(
-                f"{module.file}: imports homeassistant.components.{ref} but manifest.json "
-                f"has no '{ref}' in dependencies or after_dependencies"
-            )
-    return errors
-
-
 def check_discovery_steps(integration: Integration) -> list[str]:
-    """Each discovery matcher in the manifest has its step in the registered config flow."""
+    """Quality scale `discovery` (checked by hassfest in core only): each matcher has its step."""
     errors: list[str] = []
     for key, step in DISCOVERY_STEPS.items():
         if key not in integration.manifest:
@@ -1928,32 +1613,6 @@ def check_discovery_steps(integration: Integration) -> list[str]:
 # hacs.json and README
 
 
-def _country(value: Any) -> Any:
-    codes = [value] if isinstance(value, str) else value
-    if not isinstance(codes, list) or not all(
-        isinstance(code, str) and re.match(r"^[A-Z]{2}$", code) for code in codes
-    ):
-        raise vol.Invalid("expected ISO 3166 alpha-2 country codes")
-    return value
-
-
-HACS_SCHEMA = vol.Schema(
-    {
-        vol.Required("name"): vol.All(str, vol.Length(min=1)),
-        vol.Optional("content_in_root"): bool,
-        vol.Optional("country"): _country,
-        vol.Optional("filename"): str,
-        vol.Optional("hacs"): _version,
-        vol.Optional("hide_default_branch"): bool,
-        vol.Optional("homeassistant"): _version,
-        vol.Optional("persistent_directory"): str,
-        vol.Optional("render_readme"): bool,
-        vol.Optional("zip_release"): bool,
-    },
-    extra=vol.PREVENT_EXTRA,
-)
-
-
 def version_tuple(text: str) -> tuple[int, ...]:
     """A calendar version as three numbers: 2025.4 -> (2025, 4, 0)."""
     parts = [int(part) for part in re.findall(r"\d+", text)[:3]]
@@ -1970,35 +1629,6 @@ def _read_root_json(root: Path, name: str) -> tuple[Any, str | None]:
         return None, f"{name}: invalid JSON: {err}"
 
 
-def check_hacs(root: Path) -> list[str]:
-    """hacs.json keys as HACS validates them, and the layout HACS expects."""
-    data, error = _read_root_json(root, "hacs.json")
-    if error:
-        return [error]
-    errors: list[str] = []
-    try:
-        HACS_SCHEMA(data)
-    except vol.Invalid as err:
-        errors.extend(humanize("hacs.json", err))
-    if not isinstance(data, dict):
-        return errors
-    if data.get("zip_release") and not data.get("filename"):
-        errors.append("hacs.json: zip_release needs filename")
-    if not (root / "README.md").is_file():
-        errors.append("README.md: file is missing (HACS shows it)")
-    if not data.get("content_in_root"):
-        folders = sorted(
-            p.name
-            for p in (root / "custom_components").glob("*")
-            if p.is_dir() and p.name != "__pycache__"
-        )
-        if folders != [DOMAIN]:
-            errors.append(
-                f"custom_components: HACS needs exactly one integration folder, found {folders}"
-            )
-    return errors
-
-
 def readme_minimum(root: Path) -> set[str]:
     """Home Assistant versions the README states as the minimum."""
     file = root / "README.md"
@@ -2007,7 +1637,7 @@ def readme_minimum(root: Path) -> set[str]:
 
 
 def check_hacs_minimum(root: Path) -> list[str]:
-    """hacs.json's minimum Home Assistant version: recent enough, tested, stated in the README."""
+    """README/hacs.json agreement: one minimum Home Assistant, no newer than the tests run."""
     data, error = _read_root_json(root, "hacs.json")
     if error:
         return [error]
@@ -2037,193 +1667,8 @@ def check_hacs_minimum(root: Path) -> list[str]:
 # strings.json and translations/en.json
 
 
-def _translation_value(value: Any) -> str:
-    text = cv.string_with_no_html(value)
-    if RE_SINGLE_QUOTED_PLACEHOLDER.search(text):
-        raise vol.Invalid("the string has a placeholder inside single quotes")
-    if RE_COMBINED_REFERENCE.search(text):
-        raise vol.Invalid("a [%key:...%] reference must be the whole string")
-    if text != text.strip():
-        raise vol.Invalid("the string has leading or trailing spaces")
-    return str(text)
-
-
-def _translation_key(value: Any) -> str:
-    if not isinstance(value, str) or not RE_TRANSLATION_KEY.match(value):
-        raise vol.Invalid(
-            f"'{value}' is not a translation key: [a-z0-9-_]+, no leading, trailing or "
-            "doubled - or _"
-        )
-    return value
-
-
-def _platform(value: Any) -> str:
-    if value not in PLATFORMS:
-        raise vol.Invalid(f"'{value}' is not an entity platform")
-    return str(value)
-
-
-def keyed(
-    value_schema: Any, key_check: Callable[[Any], Any] = _translation_key
-) -> Callable[[Any], Any]:
-    """A dict whose keys pass `key_check` and whose values pass `value_schema`."""
-    validator = vol.Schema(value_schema)
-
-    def validate(data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise vol.Invalid("expected an object")
-        errors: list[vol.Invalid] = []
-        for key, value in data.items():
-            try:
-                key_check(key)
-            except vol.Invalid as err:
-                errors.append(vol.Invalid(err.msg, path=[key]))
-            try:
-                validator(value)
-            except vol.MultipleInvalid as err:
-                errors.extend(vol.Invalid(e.msg, path=[key, *e.path]) for e in err.errors)
-            except vol.Invalid as err:
-                errors.append(vol.Invalid(err.msg, path=[key, *err.path]))
-        if errors:
-            raise vol.MultipleInvalid(errors)
-        return data
-
-    return validate
-
-
-def _data_description_in_data(value: Any) -> Any:
-    for step_id, step in value.get("step", {}).items():
-        for key in step.get("data_description", {}):
-            if key not in step.get("data", {}):
-                raise vol.Invalid(
-                    f"data_description key {key} is not in data",
-                    path=["step", step_id, "data_description", key],
-                )
-    return value
-
-
-def flow_schema(*, subentry: bool = False) -> vol.All:
-    """The schema of a config, options or subentry flow's strings."""
-    text = _translation_value
-    step = {
-        vol.Optional("title"): text,
-        vol.Optional("description"): text,
-        vol.Optional("data"): {str: text},
-        vol.Optional("data_description"): {str: text},
-        vol.Optional("menu_options"): {str: text},
-        vol.Optional("submit"): text,
-        vol.Optional("sections"): {
-            str: {
-                vol.Optional("name"): text,
-                vol.Optional("description"): text,
-                vol.Optional("data"): {str: text},
-                vol.Optional("data_description"): {str: text},
-            }
-        },
-    }
-    schema: dict[Any, Any] = {
-        vol.Optional("flow_title"): text,
-        vol.Required("step"): {str: step},
-        vol.Optional("error"): {str: text},
-        vol.Optional("abort"): {str: text},
-        vol.Optional("progress"): {str: text},
-        vol.Optional("create_entry"): {str: text},
-    }
-    if subentry:
-        schema[vol.Required("entry_type")] = text
-        schema[vol.Required("initiate_flow")] = {
-            vol.Required("user"): text,
-            vol.Optional("reconfigure"): text,
-        }
-    return vol.All(vol.Schema(schema), _data_description_in_data)
-
-
-def strings_schema() -> vol.Schema:
-    """hassfest's schema of strings.json for an integration, config subentries included."""
-    text = _translation_value
-    state = keyed(text)
-    return vol.Schema(
-        {
-            vol.Optional("title"): text,
-            vol.Optional("config"): flow_schema(),
-            vol.Optional("options"): flow_schema(),
-            vol.Optional("config_subentries"): keyed(flow_schema(subentry=True)),
-            vol.Optional("selector"): keyed({vol.Required("options"): keyed(text)}),
-            vol.Optional("device_automation"): {
-                vol.Optional(part): {str: text}
-                for part in (
-                    "action_type",
-                    "condition_type",
-                    "trigger_type",
-                    "trigger_subtype",
-                    "extra_fields",
-                    "extra_fields_descriptions",
-                )
-            },
-            vol.Optional("system_health"): {vol.Optional("info"): keyed(text)},
-            vol.Optional("application_credentials"): {vol.Optional("description"): text},
-            vol.Optional("issues"): keyed(
-                vol.All(
-                    cv.has_at_least_one_key("description", "fix_flow"),
-                    vol.Schema(
-                        {
-                            vol.Required("title"): text,
-                            vol.Exclusive("description", "fixable"): text,
-                            vol.Exclusive("fix_flow", "fixable"): flow_schema(),
-                        }
-                    ),
-                )
-            ),
-            vol.Optional("device"): keyed({vol.Optional("name"): text}),
-            vol.Optional("entity"): keyed(
-                keyed(
-                    {
-                        vol.Optional("name"): text,
-                        vol.Optional("state"): state,
-                        vol.Optional("state_attributes"): keyed(
-                            {vol.Optional("name"): text, vol.Optional("state"): state}
-                        ),
-                        vol.Optional("unit_of_measurement"): text,
-                    }
-                ),
-                _platform,
-            ),
-            vol.Optional("exceptions"): keyed({vol.Optional("message"): text}),
-            vol.Optional("services"): keyed(
-                {
-                    vol.Required("name"): text,
-                    vol.Required("description"): text,
-                    vol.Optional("fields"): keyed(
-                        {
-                            vol.Required("name"): text,
-                            vol.Required("description"): text,
-                            vol.Optional("example"): text,
-                        }
-                    ),
-                    vol.Optional("sections"): keyed(
-                        {vol.Required("name"): text, vol.Optional("description"): text}
-                    ),
-                }
-            ),
-            vol.Optional("common"): keyed(text),
-        }
-    )
-
-
-def check_strings_schema(integration: Integration, relative: str) -> list[str]:
-    """A translation file's structure and strings, as hassfest validates them."""
-    data, error = integration.read_json(relative)
-    if error:
-        return [error]
-    try:
-        strings_schema()(data)
-    except vol.Invalid as err:
-        return humanize(relative, err)
-    return []
-
-
 def check_uses(integration: Integration, uses: Iterable[KeyUse]) -> list[str]:
-    """Each translation key the code uses exists in strings.json."""
+    """Translation keys used in code exist in strings.json (hassfest reads only the file)."""
     missing: dict[tuple[str, ...], tuple[str, list[str]]] = {}
     for use in uses:
         if not use.required:
@@ -2252,26 +1697,22 @@ def uses_in(integration: Integration, *sections: str) -> list[KeyUse]:
 
 
 def check_flow_translations(integration: Integration) -> list[str]:
-    """Steps, fields, menu options, errors, aborts and progress of every flow have strings."""
+    """Flow keys used in code (steps, fields, menus, errors, aborts, progress) have strings."""
     report = integration.flows
     return report.problems + check_uses(integration, report.uses)
 
 
 def check_services(integration: Integration) -> list[str]:
-    """services.yaml matches the services the code registers, and each has strings."""
+    """The services services.yaml and strings.json describe are the ones the code registers.
+
+    hassfest checks services.yaml's schema and that every described service has strings; it
+    does not read the code, so a service removed from the code but still described, or
+    registered but never described, passes it.
+    """
     registered = integration.registered_services
     described, error = integration.read_services()
     errors = [error] if error else []
-    if described is None:
-        errors.extend(
-            f"services.yaml: missing, but {site} registers service '{name}'"
-            for name, site in sorted(registered.items())
-        )
-        described = {}
-    try:
-        SERVICES_SCHEMA(described)
-    except vol.Invalid as err:
-        errors.extend(humanize("services.yaml", err))
+    described = described or {}
     errors.extend(
         f"services.yaml: {name}: no code registers this service"
         for name in sorted(set(described) - set(registered))
@@ -2279,85 +1720,13 @@ def check_services(integration: Integration) -> list[str]:
     errors.extend(
         f"services.yaml: {name} is missing (registered at {site})"
         for name, site in sorted(registered.items())
-        if described and name not in described
+        if name not in described
     )
-    for name in sorted(set(registered) | set(described)):
-        wanted: list[tuple[str, ...]] = [
-            ("services", name, "name"),
-            ("services", name, "description"),
-        ]
-        wanted.extend(
-            ("services", name, "fields", field_name, part)
-            for field_name in _service_fields(described.get(name))
-            for part in ("name", "description")
-        )
-        errors.extend(
-            f"strings.json: {dotted(path)} is missing"
-            for path in wanted
-            if not any(isinstance(v, str) for v in lookup(integration.strings_json, path))
-        )
     errors.extend(
         f"strings.json: services.{name} describes a service the code does not register"
         for name in sorted(set(integration.strings_json.get("services", {})) - set(registered))
     )
     return errors
-
-
-def _service_fields(service: Any) -> list[str]:
-    fields = service.get("fields") if isinstance(service, dict) else None
-    names: list[str] = []
-    for key, value in (fields or {}).items():
-        if isinstance(value, dict) and "fields" in value and "selector" not in value:
-            names.extend(value.get("fields") or {})
-        else:
-            names.append(key)
-    return names
-
-
-def _selector(value: Any) -> Any:
-    return validate_selector(value)
-
-
-SERVICE_FIELD_SCHEMA = vol.Schema(
-    {
-        vol.Optional("name"): str,
-        vol.Optional("description"): str,
-        vol.Optional("example"): object,
-        vol.Optional("default"): object,
-        vol.Optional("required"): bool,
-        vol.Optional("advanced"): bool,
-        vol.Optional("selector"): _selector,
-        vol.Optional("filter"): dict,
-    }
-)
-SERVICES_SCHEMA = vol.Schema(
-    {
-        cv.slug: vol.Any(
-            None,
-            vol.Schema(
-                {
-                    vol.Optional("name"): str,
-                    vol.Optional("description"): str,
-                    vol.Optional("target"): vol.Any(dict, None),
-                    vol.Optional("fields"): vol.Any(
-                        None,
-                        {
-                            str: vol.Any(
-                                SERVICE_FIELD_SCHEMA,
-                                vol.Schema(
-                                    {
-                                        vol.Required("fields"): {str: SERVICE_FIELD_SCHEMA},
-                                        vol.Optional("collapsed"): bool,
-                                    }
-                                ),
-                            )
-                        },
-                    ),
-                }
-            ),
-        )
-    }
-)
 
 
 def resolved_strings(integration: Integration) -> tuple[Any, list[str]]:
@@ -2403,7 +1772,7 @@ def resolved_strings(integration: Integration) -> tuple[Any, list[str]]:
 
 
 def check_en_json(integration: Integration) -> list[str]:
-    """translations/en.json is strings.json with its references resolved."""
+    """translations/en.json, what a custom integration shows, is strings.json resolved."""
     english, error = integration.read_json("translations/en.json")
     if error:
         return [error]
@@ -2430,7 +1799,7 @@ def check_en_json(integration: Integration) -> list[str]:
 
 
 def check_placeholders(integration: Integration) -> list[str]:
-    """Every {placeholder} in a used string is provided where the code uses it."""
+    """Placeholders: every {placeholder} in a used string is given where the code uses it."""
     resolved, _ = resolved_strings(integration)
     errors: set[str] = set()
     for use in [*integration.key_uses, *integration.flows.uses]:
@@ -2460,7 +1829,7 @@ def check_placeholders(integration: Integration) -> list[str]:
 
 
 def check_sections_used(integration: Integration) -> list[str]:
-    """No top-level section of strings.json is left without code that uses it."""
+    """Unused strings: no top-level section of strings.json is left without code that uses it."""
     used = {"title"} | {use.path[0] for use in [*integration.key_uses, *integration.flows.uses]}
     if integration.registered_services:
         used.add("services")
@@ -2478,7 +1847,7 @@ def check_sections_used(integration: Integration) -> list[str]:
 
 
 def check_translation_key_sites(integration: Integration) -> list[str]:
-    """Every translation_key in the code is understood by these checks and resolves to a key."""
+    """Translation keys used in code: each translation_key site is one the checks above read."""
     errors: list[str] = []
     for site in integration.translation_key_sites:
         if site.category == "unknown":
@@ -2491,89 +1860,6 @@ def check_translation_key_sites(integration: Integration) -> list[str]:
 
 
 # icons.json
-
-
-def _icon(value: Any) -> str:
-    if not isinstance(value, str) or not RE_ICON.match(value):
-        raise vol.Invalid(f"'{value}' is not an mdi: icon")
-    return value
-
-
-ICON_STATES = keyed(_icon)
-ENTITY_ICON = {
-    vol.Optional("default"): _icon,
-    vol.Optional("state"): ICON_STATES,
-    vol.Optional("range"): keyed(_icon, vol.Match(r"^-?\d+(\.\d+)?$")),
-    vol.Optional("state_attributes"): keyed(
-        {vol.Optional("default"): _icon, vol.Optional("state"): ICON_STATES}
-    ),
-}
-DATA_ENTRY_ICONS = {vol.Optional("step"): {str: {vol.Optional("section"): {str: _icon}}}}
-ICONS_SCHEMA = vol.Schema(
-    {
-        vol.Optional("config"): DATA_ENTRY_ICONS,
-        vol.Optional("options"): DATA_ENTRY_ICONS,
-        vol.Optional("issues"): {str: {vol.Optional("fix_flow"): DATA_ENTRY_ICONS}},
-        vol.Optional("services"): keyed(
-            vol.Any(
-                _icon,
-                {vol.Required("service"): _icon, vol.Optional("sections"): {str: _icon}},
-            )
-        ),
-        vol.Optional("entity"): keyed(keyed(ENTITY_ICON), _platform),
-    }
-)
-
-
-def check_icons(integration: Integration) -> list[str]:
-    """icons.json is valid and names only translation keys, states and services that exist."""
-    icons, error = integration.read_json("icons.json")
-    if error:
-        return [error]
-    errors: list[str] = []
-    try:
-        ICONS_SCHEMA(icons)
-    except vol.Invalid as err:
-        errors.extend(humanize("icons.json", err))
-    if not isinstance(icons, dict):
-        return errors
-    used: dict[str, set[str]] = {}
-    for use in integration.key_uses:
-        if use.path[0] == "entity":
-            used.setdefault(use.path[1], set()).add(use.path[2])
-    for platform, entries in (icons.get("entity") or {}).items():
-        known = set((integration.strings_json.get("entity") or {}).get(platform, {})) | used.get(
-            platform, set()
-        )
-        for key, spec in (entries or {}).items():
-            where = f"icons.json: entity.{platform}.{key}"
-            if key not in known:
-                errors.append(
-                    f"{where}: no entity of platform {platform} has translation key '{key}'"
-                )
-            if not isinstance(spec, dict):
-                continue
-            translated = lookup(integration.strings_json, ("entity", platform, key, "state"))
-            states = set(PLATFORM_STATES.get(platform, ())).union(
-                *(set(found) for found in translated if isinstance(found, dict))
-            )
-            for state, icon in (spec.get("state") or {}).items():
-                if state not in states:
-                    errors.append(
-                        f"{where}.state.{state}: not a state of this entity "
-                        f"({', '.join(sorted(states)) or 'it has no named states'})"
-                    )
-                if icon == spec.get("default"):
-                    errors.append(f"{where}.state.{state}: same icon as the default")
-    services = set(integration.registered_services)
-    for name in sorted(set(icons.get("services") or {}) - services):
-        errors.append(f"icons.json: services.{name}: no code registers this service")
-    for name in sorted(services - set(icons.get("services") or {})):
-        errors.append(f"icons.json: services.{name} is missing (every service needs an icon)")
-    issues = {use.path[1] for use in integration.key_uses if use.path[0] == "issues"}
-    for name in sorted(set(icons.get("issues") or {}) - issues):
-        errors.append(f"icons.json: issues.{name}: no code creates this issue")
-    return errors
 
 
 # quality_scale.yaml
@@ -2601,7 +1887,7 @@ def rule_status(value: Any) -> str | None:
 
 
 def check_quality_scale_file(integration: Integration) -> list[str]:
-    """quality_scale.yaml has only known rules, each in hassfest's form."""
+    """quality_scale.yaml in hassfest's form, which hassfest checks in core only."""
     file = integration.path / "quality_scale.yaml"
     rules, error = quality_scale(integration)
     if error:
@@ -2635,7 +1921,7 @@ def check_quality_scale_file(integration: Integration) -> list[str]:
 
 
 def check_quality_rule(integration: Integration, rule: str) -> list[str]:
-    """The rule is present and done or exempt."""
+    """Quality scale tier (checked by hassfest in core only): the rule is done or exempt."""
     rules, error = quality_scale(integration)
     if error:
         return [error]
@@ -2999,13 +2285,15 @@ QUALITY_RULE_CHECKS: dict[str, Callable[[Integration], list[str]]] = {
     "test-coverage": _rule_test_coverage,
     "unique-config-entry": _rule_unique_config_entry,
 }
+"""Quality scale rules' evidence: what the code must show for a rule marked done (hassfest
+looks for a few of these in core integrations only)."""
 
 
 # Modules
 
 
 def check_parallel_updates(integration: Integration, name: str) -> list[str]:
-    """A platform module sets PARALLEL_UPDATES to a whole number."""
+    """Quality scale `parallel-updates` (core only in hassfest): a platform sets a whole number."""
     module = integration.modules[name]
     for value in module.constants.get("PARALLEL_UPDATES", []):
         if isinstance(value, ast.Constant) and type(value.value) is int and value.value >= 0:
@@ -3015,7 +2303,7 @@ def check_parallel_updates(integration: Integration, name: str) -> list[str]:
 
 
 def check_docstring(integration: Integration, name: str) -> list[str]:
-    """A module has a one-line docstring."""
+    """Project style, as in core's best-kept integrations: a one-line module docstring."""
     module = integration.modules[name]
     docstring = ast.get_docstring(module.tree, clean=False)
     if docstring is None:
@@ -3045,7 +2333,7 @@ def forwarded_platforms(integration: Integration) -> set[str] | None:
 
 
 def check_forwarded_platforms(integration: Integration) -> list[str]:
-    """Each forwarded platform has a module, and each platform module is forwarded."""
+    """Platforms: each one setup forwards has a module, and each platform module is forwarded."""
     forwarded = forwarded_platforms(integration)
     if forwarded is None:
         return ["__init__.py: async_forward_entry_setups(entry, PLATFORMS) not found"]
