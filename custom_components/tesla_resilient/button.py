@@ -5,16 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import (
-    TeslaResilientEntity,
-    VehicleAction,
-    VehicleEntityDescription,
-    async_add_vehicle_entities,
-)
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription, vehicle_platform
 from .router import Command
 
 PARALLEL_UPDATES = 1
@@ -46,22 +38,6 @@ BUTTONS: tuple[TeslaResilientButtonEntityDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's buttons."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: (
-            TeslaResilientButtonEntity(vehicle, description) for description in BUTTONS
-        ),
-    )
-
-
 class TeslaResilientButtonEntity(TeslaResilientEntity, ButtonEntity):
     """A button of the vehicle."""
 
@@ -70,3 +46,6 @@ class TeslaResilientButtonEntity(TeslaResilientEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Run the button's action."""
         await self.entity_description.press_fn(self.vehicle)
+
+
+async_setup_entry = vehicle_platform(TeslaResilientButtonEntity, BUTTONS)

@@ -8,12 +8,9 @@ from typing import Any
 from homeassistant.components.climate import ClimateEntity, ClimateEntityDescription
 from homeassistant.components.climate.const import ATTR_HVAC_MODE, ClimateEntityFeature, HVACMode
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import TEMPERATURE_RANGE
-from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleEntityDescription, vehicle_platform
 from .router import Command
 from .state import Field
 
@@ -28,20 +25,6 @@ class TeslaResilientClimateEntityDescription(ClimateEntityDescription, VehicleEn
 CLIMATE = TeslaResilientClimateEntityDescription(
     key="climate", translation_key="climate", field=Field.CLIMATE_ON
 )
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's cabin climate."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: [TeslaResilientClimateEntity(vehicle, CLIMATE)],
-    )
 
 
 class TeslaResilientClimateEntity(TeslaResilientEntity, ClimateEntity):
@@ -108,3 +91,6 @@ class TeslaResilientClimateEntity(TeslaResilientEntity, ClimateEntity):
             )
         if (mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
             await self.async_set_hvac_mode(mode)
+
+
+async_setup_entry = vehicle_platform(TeslaResilientClimateEntity, (CLIMATE,))

@@ -12,16 +12,8 @@ from homeassistant.components.cover import (
     CoverEntityDescription,
     CoverEntityFeature,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import (
-    TeslaResilientEntity,
-    VehicleAction,
-    VehicleEntityDescription,
-    async_add_vehicle_entities,
-)
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription, vehicle_platform
 from .router import Command
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
@@ -96,20 +88,6 @@ COVERS: tuple[TeslaResilientCoverEntityDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's covers."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: (TeslaResilientCoverEntity(vehicle, description) for description in COVERS),
-    )
-
-
 class TeslaResilientCoverEntity(TeslaResilientEntity, CoverEntity):
     """A cover of the vehicle."""
 
@@ -137,3 +115,6 @@ class TeslaResilientCoverEntity(TeslaResilientEntity, CoverEntity):
         """Close it."""
         if (close_fn := self.entity_description.close_fn) is not None:
             await close_fn(self.vehicle)
+
+
+async_setup_entry = vehicle_platform(TeslaResilientCoverEntity, COVERS)

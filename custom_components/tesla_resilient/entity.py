@@ -21,6 +21,9 @@ from .vehicle import VehicleRuntime
 
 type VehicleAction = Callable[[VehicleRuntime], Awaitable[None]]
 type VehicleEntities = Callable[[VehicleRuntime], Iterable[Entity]]
+type PlatformSetup = Callable[
+    [HomeAssistant, TeslaResilientConfigEntry, AddConfigEntryEntitiesCallback], Awaitable[None]
+]
 
 
 @callback
@@ -49,6 +52,27 @@ def async_add_vehicle_entities(
     entry.async_on_unload(
         async_dispatcher_connect(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), add)
     )
+
+
+def vehicle_platform[DescriptionT: EntityDescription](
+    entity: Callable[[VehicleRuntime, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> PlatformSetup:
+    """Return a platform's `async_setup_entry`: one `entity` per description and vehicle."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: TeslaResilientConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        async_add_vehicle_entities(
+            hass,
+            entry,
+            async_add_entities,
+            lambda vehicle: [entity(vehicle, description) for description in descriptions],
+        )
+
+    return async_setup_entry
 
 
 @dataclass(frozen=True, kw_only=True)

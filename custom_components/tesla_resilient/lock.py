@@ -6,18 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.lock import LockEntity, LockEntityDescription
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .entity import (
-    TeslaResilientEntity,
-    VehicleAction,
-    VehicleEntityDescription,
-    async_add_vehicle_entities,
-)
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription, vehicle_platform
 from .router import Command
 from .state import Field
 from .vehicle import VehicleRuntime
@@ -62,20 +54,6 @@ LOCKS: tuple[TeslaResilientLockEntityDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's locks."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: (TeslaResilientLockEntity(vehicle, description) for description in LOCKS),
-    )
-
-
 class TeslaResilientLockEntity(TeslaResilientEntity, LockEntity):
     """A lock of the vehicle."""
 
@@ -94,3 +72,6 @@ class TeslaResilientLockEntity(TeslaResilientEntity, LockEntity):
     async def async_unlock(self, **kwargs: Any) -> None:
         """Unlock it."""
         await self.entity_description.unlock_fn(self.vehicle)
+
+
+async_setup_entry = vehicle_platform(TeslaResilientLockEntity, LOCKS)

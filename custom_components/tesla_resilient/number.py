@@ -11,12 +11,9 @@ from homeassistant.components.number import (
     NumberEntityDescription,
 )
 from homeassistant.const import PERCENTAGE, UnitOfElectricCurrent
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CHARGE_LIMIT_RANGE, DEFAULT_MAX_CHARGING_AMPS
-from .entity import TeslaResilientEntity, VehicleEntityDescription, async_add_vehicle_entities
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleEntityDescription, vehicle_platform
 from .router import Command
 from .state import Field, VehicleState
 from .vehicle import VehicleRuntime
@@ -67,22 +64,6 @@ NUMBERS: tuple[TeslaResilientNumberEntityDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's numbers."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: (
-            TeslaResilientNumberEntity(vehicle, description) for description in NUMBERS
-        ),
-    )
-
-
 class TeslaResilientNumberEntity(TeslaResilientEntity, NumberEntity):
     """A number setting of the vehicle."""
 
@@ -104,3 +85,6 @@ class TeslaResilientNumberEntity(TeslaResilientEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting."""
         await self.entity_description.set_fn(self.vehicle, round(value))
+
+
+async_setup_entry = vehicle_platform(TeslaResilientNumberEntity, NUMBERS)

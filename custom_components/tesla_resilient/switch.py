@@ -6,16 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import (
-    TeslaResilientEntity,
-    VehicleAction,
-    VehicleEntityDescription,
-    async_add_vehicle_entities,
-)
-from .models import TeslaResilientConfigEntry
+from .entity import TeslaResilientEntity, VehicleAction, VehicleEntityDescription, vehicle_platform
 from .router import Command
 from .state import Field
 
@@ -57,22 +49,6 @@ SWITCHES: tuple[TeslaResilientSwitchEntityDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: TeslaResilientConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add every vehicle's switches."""
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        lambda vehicle: (
-            TeslaResilientSwitchEntity(vehicle, description) for description in SWITCHES
-        ),
-    )
-
-
 class TeslaResilientSwitchEntity(TeslaResilientEntity, SwitchEntity):
     """A switch of the vehicle."""
 
@@ -91,3 +67,6 @@ class TeslaResilientSwitchEntity(TeslaResilientEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn it off."""
         await self.entity_description.off_fn(self.vehicle)
+
+
+async_setup_entry = vehicle_platform(TeslaResilientSwitchEntity, SWITCHES)
