@@ -82,6 +82,10 @@ _CLOUD_DOWN = frozenset({CloudStatus.OUTAGE, CloudStatus.AUTH_FAILED})
 _VEHICLE_CAPABILITIES = frozenset({Capability.DATA, Capability.COMMANDS})
 
 
+def _bluetooth_entities(vehicle: VehicleRuntime) -> list[Entity]:
+    return [BluetoothConnectionEntity(vehicle, BLUETOOTH_CONNECTION)]
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaResilientConfigEntry,
@@ -101,13 +105,7 @@ async def async_setup_entry(
             found.append(CloudConnectionEntity(health, vehicle, CLOUD_CONNECTION))
         return found
 
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        entities,
-        lambda vehicle: [BluetoothConnectionEntity(vehicle, BLUETOOTH_CONNECTION)],
-    )
+    async_add_vehicle_entities(hass, entry, async_add_entities, entities, _bluetooth_entities)
 
 
 class TeslaResilientBinarySensorEntity(TeslaResilientEntity, BinarySensorEntity):

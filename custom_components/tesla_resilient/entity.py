@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -87,19 +88,32 @@ class VehicleEntityDescription(EntityDescription):
     requires: tuple[Field, ...] = ()
 
 
-class TeslaResilientEntity(CoordinatorEntity[DataUpdateCoordinator[VehicleState]]):
-    """An entity of one vehicle, updated whenever its merged state changes."""
+class VehicleDeviceEntity[CoordinatorT: DataUpdateCoordinator[Any]](
+    CoordinatorEntity[CoordinatorT]
+):
+    """An entity on one vehicle's device that follows `coordinator`."""
 
     _attr_has_entity_name = True
-    entity_description: VehicleEntityDescription
 
-    def __init__(self, vehicle: VehicleRuntime, description: VehicleEntityDescription) -> None:
+    def __init__(
+        self, coordinator: CoordinatorT, vehicle: VehicleRuntime, description: EntityDescription
+    ) -> None:
         """Attach the entity to the vehicle's device."""
-        super().__init__(vehicle.coordinator)
+        super().__init__(coordinator)
         self.vehicle = vehicle
         self.entity_description = description
         self._attr_unique_id = f"{vehicle.vin}-{description.key}"
         self._attr_device_info = vehicle.device_info
+
+
+class TeslaResilientEntity(VehicleDeviceEntity[DataUpdateCoordinator[VehicleState]]):
+    """An entity of one vehicle, updated whenever its merged state changes."""
+
+    entity_description: VehicleEntityDescription
+
+    def __init__(self, vehicle: VehicleRuntime, description: VehicleEntityDescription) -> None:
+        """Attach the entity to the vehicle's device and the coordinator its entities follow."""
+        super().__init__(vehicle.coordinator, vehicle, description)
         self._fields = ((description.field,) if description.field else ()) + description.requires
 
     @property
@@ -115,19 +129,13 @@ class TeslaResilientEntity(CoordinatorEntity[DataUpdateCoordinator[VehicleState]
         return all(state.get(field) is not None for field in self._fields)
 
 
-class BluetoothEntity(CoordinatorEntity[BluetoothCoordinator]):
+class BluetoothEntity(VehicleDeviceEntity[BluetoothCoordinator]):
     """An entity of one vehicle's Bluetooth link."""
-
-    _attr_has_entity_name = True
 
     def __init__(self, vehicle: VehicleRuntime, description: EntityDescription) -> None:
         """Attach the entity to the vehicle's device and its Bluetooth coordinator."""
         assert vehicle.bluetooth is not None
-        super().__init__(vehicle.bluetooth)
-        self.vehicle = vehicle
-        self.entity_description = description
-        self._attr_unique_id = f"{vehicle.vin}-{description.key}"
-        self._attr_device_info = vehicle.device_info
+        super().__init__(vehicle.bluetooth, vehicle, description)
 
     @property
     def available(self) -> bool:
@@ -159,23 +167,8 @@ class CloudHealthEntity(CoordinatorEntity[CloudHealthCoordinator]):
         return True
 
 
-class VehicleCloudEntity(CoordinatorEntity[CloudHealthCoordinator]):
+class VehicleCloudEntity(VehicleDeviceEntity[CloudHealthCoordinator]):
     """An entity of one vehicle that follows its account's cloud health."""
-
-    _attr_has_entity_name = True
-
-    def __init__(
-        self,
-        coordinator: CloudHealthCoordinator,
-        vehicle: VehicleRuntime,
-        description: EntityDescription,
-    ) -> None:
-        """Attach the entity to the vehicle's device."""
-        super().__init__(coordinator)
-        self.vehicle = vehicle
-        self.entity_description = description
-        self._attr_unique_id = f"{vehicle.vin}-{description.key}"
-        self._attr_device_info = vehicle.device_info
 
     @property
     def available(self) -> bool:

@@ -222,6 +222,10 @@ ATTR_CONFIRMED = "confirmed"
 ATTR_COMMAND = "command"
 
 
+def _bluetooth_entities(vehicle: VehicleRuntime) -> list[Entity]:
+    return [BluetoothSignalEntity(vehicle, BLUETOOTH_SIGNAL)]
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaResilientConfigEntry,
@@ -240,13 +244,7 @@ async def async_setup_entry(
             found.append(CloudCostEntity(vehicle, CLOUD_COST))
         return found
 
-    async_add_vehicle_entities(
-        hass,
-        entry,
-        async_add_entities,
-        entities,
-        lambda vehicle: [BluetoothSignalEntity(vehicle, BLUETOOTH_SIGNAL)],
-    )
+    async_add_vehicle_entities(hass, entry, async_add_entities, entities, _bluetooth_entities)
 
 
 class TeslaResilientSensorEntity(TeslaResilientEntity, SensorEntity):
