@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DEVICE_NAME, DOMAIN
 from .hub import SimulatorHub
+
+if TYPE_CHECKING:
+    from . import SimulatorConfigEntry
+
+type PlatformSetup = Callable[
+    [HomeAssistant, SimulatorConfigEntry, AddConfigEntryEntitiesCallback], Awaitable[None]
+]
 
 
 class SimulatorEntity(Entity):
@@ -33,3 +45,21 @@ class SimulatorEntity(Entity):
         """Write the state whenever the hub or the car changes."""
         await super().async_added_to_hass()
         self.async_on_remove(self.hub.add_listener(self.async_write_ha_state))
+
+
+def simulator_platform[DescriptionT: EntityDescription](
+    entity: Callable[[SimulatorHub, str, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> PlatformSetup:
+    """Return a platform's `async_setup_entry`: one `entity` per description."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: SimulatorConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        async_add_entities(
+            entity(entry.runtime_data, entry.entry_id, description) for description in descriptions
+        )
+
+    return async_setup_entry

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import SimulatorConfigEntry
-from .entity import SimulatorEntity
+from .entity import SimulatorEntity, simulator_platform
 from .hub import OutageKind
 
 PARALLEL_UPDATES = 0
@@ -17,15 +14,6 @@ OUTAGE_KIND = SelectEntityDescription(
     translation_key="outage_kind",
     options=[kind.value for kind in OutageKind],
 )
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SimulatorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the outage kind select."""
-    async_add_entities([OutageKindSelect(entry.runtime_data, entry.entry_id, OUTAGE_KIND)])
 
 
 class OutageKindSelect(SimulatorEntity, SelectEntity):
@@ -39,3 +27,6 @@ class OutageKindSelect(SimulatorEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Select an outage; a running outage changes to it."""
         self.hub.set_outage_kind(OutageKind(option))
+
+
+async_setup_entry = simulator_platform(OutageKindSelect, (OUTAGE_KIND,))

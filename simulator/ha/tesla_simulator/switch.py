@@ -7,11 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import SimulatorConfigEntry
-from .entity import SimulatorEntity
+from .entity import SimulatorEntity, simulator_platform
 from .hub import SimulatorHub
 
 PARALLEL_UPDATES = 0
@@ -47,17 +44,6 @@ SWITCHES: tuple[SimulatorSwitchDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SimulatorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the simulator's switches."""
-    async_add_entities(
-        SimulatorSwitch(entry.runtime_data, entry.entry_id, description) for description in SWITCHES
-    )
-
-
 class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     """A switch that changes the simulated world."""
 
@@ -75,3 +61,6 @@ class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the switch off."""
         self.entity_description.set_fn(self.hub, False)
+
+
+async_setup_entry = simulator_platform(SimulatorSwitch, SWITCHES)
