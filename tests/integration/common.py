@@ -8,17 +8,49 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_LOCK
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_ACCESS_TOKEN,
+    CONF_TOKEN,
+    CONF_URL,
+    SERVICE_LOCK,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
 
 VIN = "5YJ3E7EB0NF000001"
 OTHER_VIN = "5YJ3E7EB0NF000002"
 
 type Advance = Callable[[float], Awaitable[None]]
+
+
+def account_entry(
+    hass: HomeAssistant,
+    api: FleetApiSimulator,
+    *,
+    oauth_token: dict[str, Any] | None = None,
+    **options: Any,
+) -> MockConfigEntry:
+    """An entry of the simulator's account, added to Home Assistant.
+
+    Signed in with Tesla when `oauth_token` is the token Home Assistant stored, else made the
+    token way. `options` go to MockConfigEntry (a title, subentries).
+    """
+    data: dict[str, Any] = {CONF_URL: api.base_url}
+    if oauth_token is None:
+        data[CONF_ACCESS_TOKEN] = api.access_token
+    else:
+        data |= {"auth_implementation": "sim", CONF_TOKEN: oauth_token}
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=token_subject(api.access_token), data=data, **options
+    )
+    entry.add_to_hass(hass)
+    return entry
 
 
 def entity_id(hass: HomeAssistant, platform: str, key: str) -> str:

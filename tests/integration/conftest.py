@@ -12,7 +12,6 @@ from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
 )
-from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
@@ -22,11 +21,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.tesla_resilient.clock import DATA_CLOCK, Clock
 from custom_components.tesla_resilient.const import DOMAIN
-from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
-from tests.integration.common import OTHER_VIN
+from tests.integration.common import OTHER_VIN, account_entry
 
 
 @pytest.fixture(autouse=True)
@@ -52,15 +50,7 @@ def sim_clock(hass: HomeAssistant, clock: FakeClock, freezer: FrozenDateTimeFact
 @pytest.fixture
 def token_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
     """An entry made the token way, for the simulator's account."""
-    token = fleet_api.access_token
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Demo Model 3",
-        unique_id=token_subject(token),
-        data={CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: token},
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return account_entry(hass, fleet_api, title="Demo Model 3")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from custom_components.tesla_resilient.const import DOMAIN
 from custom_components.tesla_resilient.health import Outcome
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FaultKind, FleetApiSimulator
-from tests.integration.common import tesla_servers_at
+from tests.integration.common import account_entry, tesla_servers_at
 
 REDIRECT = "https://example.com/auth/external/callback"
 
@@ -321,16 +321,9 @@ async def test_oauth_reauth_with_another_account(
     fleet_api: FleetApiSimulator,
     other_api: FleetApiSimulator,
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=token_subject(fleet_api.access_token),
-        data={
-            "auth_implementation": "sim",
-            CONF_URL: fleet_api.base_url,
-            CONF_TOKEN: {CONF_ACCESS_TOKEN: fleet_api.access_token, "expires_at": 0},
-        },
+    entry = account_entry(
+        hass, fleet_api, oauth_token={CONF_ACCESS_TOKEN: fleet_api.access_token, "expires_at": 0}
     )
-    entry.add_to_hass(hass)
     with tesla_servers_at(other_api, (other_api.base_url,)):
         result = await entry.start_reauth_flow(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})

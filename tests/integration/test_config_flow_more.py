@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_TOKEN, CONF_URL
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData, UnknownHandler
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -19,10 +19,9 @@ from custom_components.tesla_resilient.const import (
     DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
-from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
 
-from .common import VIN, tesla_servers_at
+from .common import VIN, account_entry, tesla_servers_at
 from .test_config_flow import sign_in, start_oauth, start_token_flow, suggested
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -30,17 +29,9 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 def oauth_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
     """An entry made by signing in with Tesla, for the simulator's account."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=token_subject(fleet_api.access_token),
-        data={
-            "auth_implementation": "sim",
-            CONF_URL: fleet_api.base_url,
-            CONF_TOKEN: {CONF_ACCESS_TOKEN: fleet_api.access_token, "expires_at": 0},
-        },
+    return account_entry(
+        hass, fleet_api, oauth_token={CONF_ACCESS_TOKEN: fleet_api.access_token, "expires_at": 0}
     )
-    entry.add_to_hass(hass)
-    return entry
 
 
 def bluetooth_only_entry(hass: HomeAssistant) -> MockConfigEntry:

@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_URL
+from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -20,11 +20,11 @@ from custom_components.tesla_resilient.const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from custom_components.tesla_resilient.health import AccountHealth
-from custom_components.tesla_resilient.tokens import token_subject
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
+from tests.integration.common import account_entry as new_account_entry
 from tests.integration.conftest import advance, bluetooth, sim_clock
 
 __all__ = ["advance", "bluetooth", "sim_clock"]
@@ -70,12 +70,10 @@ def account_entry(
     paired_key: str,
 ) -> MockConfigEntry:
     """An account entry whose car has a Bluetooth key."""
-    token = fleet_api.access_token
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    return new_account_entry(
+        hass,
+        fleet_api,
         title="Demo account",
-        unique_id=token_subject(token),
-        data={CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: token},
         subentries_data=[
             ConfigSubentryData(
                 data=key_data(car, ble_car, paired_key, ble_proxy),
@@ -85,8 +83,6 @@ def account_entry(
             )
         ],
     )
-    entry.add_to_hass(hass)
-    return entry
 
 
 @pytest.fixture
