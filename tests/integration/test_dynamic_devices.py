@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -39,15 +40,29 @@ def requests_about(sim: FleetApiSimulator, vin: str) -> int:
     return sum(1 for record in sim.requests if vin in record.path)
 
 
-def test_simulator_adds_and_removes_cars(fleet_api: FleetApiSimulator, clock: FakeClock) -> None:
+async def vehicle_by_id(sim: FleetApiSimulator, vin: str) -> tuple[int, object]:
+    """Ask the simulator for a vehicle by its numeric id, as the Fleet API allows."""
+    headers = {"Authorization": f"Bearer {sim.access_token}"}
+    url = f"{sim.base_url}/api/1/vehicles/{vehicle_id_for(vin)}"
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+        return resp.status, (await resp.json()).get("response")
+
+
+async def test_simulator_adds_and_removes_cars(
+    fleet_api: FleetApiSimulator, clock: FakeClock
+) -> None:
     added = second_car(clock)
     fleet_api.add_car(added)
     assert fleet_api.car(VIN2) is added
     assert [car.vin for car in fleet_api.cars] == [VIN, VIN2]
-    assert fleet_api._by_id[str(vehicle_id_for(VIN2))] is added
+    status, vehicle = await vehicle_by_id(fleet_api, VIN2)
+    assert status == 200
+    assert isinstance(vehicle, dict)
+    assert vehicle["vin"] == VIN2
     fleet_api.remove_car(VIN2)
     assert [car.vin for car in fleet_api.cars] == [VIN]
-    assert str(vehicle_id_for(VIN2)) not in fleet_api._by_id
+    status, _ = await vehicle_by_id(fleet_api, VIN2)
+    assert status == 404
 
 
 async def test_new_car_appears_after_the_interval(
