@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from unittest.mock import patch
 
 import pytest
@@ -92,28 +92,40 @@ async def test_rejected_command(hass: HomeAssistant, car: VirtualCar) -> None:
     assert state_of(hass, "cover", "charge_port").state == "open"
 
 
-@pytest.mark.usefixtures("short_timeout")
-@pytest.mark.freeze_time(tick=True)
-async def test_command_that_ran_but_got_no_answer_is_unconfirmed(
-    hass: HomeAssistant, car: VirtualCar, fleet_api: FleetApiSimulator
-) -> None:
-    fleet_api.set_fault(FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE)
-    with pytest.raises(HomeAssistantError) as err:
-        await press(hass, "honk")
-    assert err.value.translation_key == "command_unconfirmed"
-    assert car.executions["honk_horn"] == 1
+async def honk(hass: HomeAssistant) -> None:
+    """Press the honk button."""
+    await press(hass, "honk")
 
 
 @pytest.mark.usefixtures("short_timeout")
 @pytest.mark.freeze_time(tick=True)
-async def test_command_into_a_black_hole_is_unconfirmed(
-    hass: HomeAssistant, car: VirtualCar, fleet_api: FleetApiSimulator
+@pytest.mark.parametrize(
+    ("fault", "send", "on_car"),
+    [
+        pytest.param(
+            FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE,
+            honk,
+            lambda car: car.executions["honk_horn"] == 1,
+            id="ran_but_got_no_answer",
+        ),
+        pytest.param(
+            FaultKind.BLACK_HOLE, unlock, lambda car: car.locked is True, id="into_a_black_hole"
+        ),
+    ],
+)
+async def test_command_without_an_answer_is_unconfirmed(
+    hass: HomeAssistant,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    fault: FaultKind,
+    send: Callable[[HomeAssistant], Awaitable[None]],
+    on_car: Callable[[VirtualCar], bool],
 ) -> None:
-    fleet_api.set_fault(FaultKind.BLACK_HOLE)
+    fleet_api.set_fault(fault)
     with pytest.raises(HomeAssistantError) as err:
-        await unlock(hass)
+        await send(hass)
     assert err.value.translation_key == "command_unconfirmed"
-    assert car.locked is True
+    assert on_car(car)
     assert state_of(hass, "lock", "doors").state == "locked"
 
 
