@@ -1,4 +1,4 @@
-"""Offline versions of the hassfest and HACS checks, for the integration and the repository."""
+"""What hassfest and HACS leave out: code against its strings, quality-scale evidence, README."""
 
 from __future__ import annotations
 
