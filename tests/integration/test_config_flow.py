@@ -43,6 +43,14 @@ async def start_token_flow(hass: HomeAssistant) -> dict[str, Any]:
     return result
 
 
+async def submit_token_form(hass: HomeAssistant, url: str, token: str) -> dict[str, Any]:
+    """Start the token way and submit its form; return what the flow answers."""
+    result = await start_token_flow(hass)
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: url, CONF_ACCESS_TOKEN: token}
+    )
+
+
 def suggested(result: dict[str, Any], key: str) -> Any:
     for marker in result["data_schema"].schema:
         if marker == key:
@@ -51,11 +59,8 @@ def suggested(result: dict[str, Any], key: str) -> Any:
 
 
 async def test_token_way(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> None:
-    result = await start_token_flow(hass)
     token = fleet_api.access_token
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: f"{fleet_api.base_url}/", CONF_ACCESS_TOKEN: token}
-    )
+    result = await submit_token_form(hass, f"{fleet_api.base_url}/", token)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Demo Model 3"
     assert result["data"] == {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: token}
@@ -67,12 +72,8 @@ async def test_token_way(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> N
 async def test_token_way_errors_keep_input(
     hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:
-    result = await start_token_flow(hass)
     token = fleet_api.access_token
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: "ftp://example.com", CONF_ACCESS_TOKEN: token}
-    )
+    result = await submit_token_form(hass, "ftp://example.com", token)
     assert result["errors"] == {CONF_URL: "invalid_url"}
     assert suggested(result, CONF_ACCESS_TOKEN) == token
 
@@ -108,10 +109,7 @@ async def test_token_way_without_vehicles(hass: HomeAssistant, socket_enabled: N
     empty = FleetApiSimulator([])
     await empty.start()
     try:
-        result = await start_token_flow(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_URL: empty.base_url, CONF_ACCESS_TOKEN: empty.access_token}
-        )
+        result = await submit_token_form(hass, empty.base_url, empty.access_token)
     finally:
         await empty.stop()
     assert result["errors"] == {"base": "no_vehicles"}
@@ -120,10 +118,7 @@ async def test_token_way_without_vehicles(hass: HomeAssistant, socket_enabled: N
 async def test_token_way_duplicate(
     hass: HomeAssistant, fleet_api: FleetApiSimulator, token_entry: MockConfigEntry
 ) -> None:
-    result = await start_token_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: fleet_api.access_token}
-    )
+    result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -132,22 +127,14 @@ async def test_account_named_by_server_then_by_vehicles(
     hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:
     with patch("custom_components.tesla_resilient.config_flow.token_subject", return_value=None):
-        result = await start_token_flow(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
-            {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: fleet_api.access_token},
-        )
+        result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
         assert result["result"].unique_id == "00000000-0000-4000-8000-000000000001"
 
         with patch(
             "custom_components.tesla_resilient.config_flow.CloudLink.account_id",
             side_effect=CloudError(Outcome.BAD_REQUEST, sent=True),
         ):
-            result = await start_token_flow(hass)
-            result = await hass.config_entries.flow.async_configure(
-                result["flow_id"],
-                {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: fleet_api.access_token},
-            )
+            result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
     assert result["result"].unique_id == "vins:5YJ3E7EB0NF000001"
 
 

@@ -22,7 +22,7 @@ from custom_components.tesla_resilient.const import (
 from simulator.fleet_api import FleetApiSimulator
 
 from .common import VIN, account_entry, tesla_servers_at
-from .test_config_flow import sign_in, start_oauth, start_token_flow, suggested
+from .test_config_flow import sign_in, start_oauth, submit_token_form, suggested
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -60,12 +60,8 @@ def default_of(result: dict[str, Any], key: str) -> Any:
 async def test_token_way_rejects_a_url_yarl_cannot_parse(
     hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:
-    result = await start_token_flow(hass)
     token = fleet_api.access_token
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: "https://api.example.com:99999", CONF_ACCESS_TOKEN: token}
-    )
+    result = await submit_token_form(hass, "https://api.example.com:99999", token)
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "token"
