@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 DATA_REQUESTS_PER_USD = 500
@@ -21,15 +22,18 @@ class Charge(StrEnum):
 
 @dataclass
 class Billing:
-    """Billable requests by kind, and how many requests were free."""
+    """Billable requests by category, how many were free, and every request by endpoint kind."""
 
     data: int = 0
     commands: int = 0
     wakes: int = 0
     free: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter, compare=False)
 
-    def add(self, charge: Charge | None) -> None:
-        """Count one answered request; None counts it as free."""
+    def add(self, charge: Charge | None, kind: str | None = None) -> None:
+        """Count one request; None counts it as free. `kind` names its endpoint."""
+        if kind is not None:
+            self.by_kind[kind] += 1
         if charge is Charge.DATA:
             self.data += 1
         elif charge is Charge.COMMAND:
@@ -56,3 +60,4 @@ class Billing:
     def reset(self) -> None:
         """Start counting from zero."""
         self.data = self.commands = self.wakes = self.free = 0
+        self.by_kind.clear()

@@ -45,7 +45,6 @@ DEFAULT_HTML_STATUS: Final = 502
 DEFAULT_FLAP_PERIOD_S: Final = 3.0
 SHUTDOWN_TIMEOUT_S: Final = 0.5
 BACKLOG: Final = 128
-CHARGE: Final = "tesla_resilient_sim.charge"
 
 DATA_SECTIONS: Final = (
     "charge_state",
@@ -105,6 +104,28 @@ class Endpoint(StrEnum):
 
 
 UNAUTHENTICATED: Final = frozenset({Endpoint.STATUS, Endpoint.OAUTH, Endpoint.OTHER})
+PRICING: Final[dict[Endpoint, Charge | None]] = {
+    Endpoint.DATA: Charge.DATA,
+    Endpoint.ACCOUNT: Charge.DATA,
+    Endpoint.WAKE: Charge.WAKE,
+    Endpoint.COMMAND: Charge.COMMAND,
+    Endpoint.STATE: None,
+    Endpoint.STATUS: None,
+    Endpoint.OAUTH: None,
+    Endpoint.OTHER: None,
+}
+"""Each endpoint's pricing category; every answer below 500 is billed by it, 500 and up never.
+
+Sources: developer.tesla.com/docs/fleet-api/billing-and-limits ("All requests with a status
+codes below 500 are counted as billable usage. Status code 500 and above are not billed", each
+endpoint's category shown in its documentation; data 500, commands 1,000, wakes 50 requests per
+USD); developer.tesla.com/docs/fleet-api/getting-started/best-practices, which has applications
+check a vehicle's connectivity with the vehicle endpoint before "paid requests such as vehicle
+data, commands, or wakes": the state call (`GET /api/1/vehicles/{vin}`) is free. `/status` and
+the OAuth token endpoint carry no application token to bill (the token endpoint is on the
+separate auth server). The vehicle list, `products` and the user endpoints (`users/me`,
+`users/region`) have no category in the sources at hand: billed as data, the harsher reading.
+"""
 NOT_LISTENING: Final = frozenset({FaultKind.REFUSED, FaultKind.CONNECT_TIMEOUT})
 """Faults under which the server accepts no connection."""
 MISSING_KEYS: Final = frozenset({"state", "result", "reason", "charge_state", "vehicle_state"})
@@ -826,14 +847,15 @@ class FleetApiSimulator:
         if response is None:
             return self._drop(request)
         record.status = response.status
-        self.billing.add(request.get(CHARGE) if response.status < 500 else None)
+        charge = PRICING[self._endpoint(request)] if response.status < 500 else None
+        self.billing.add(charge, self._endpoint(request))
         return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse | None:
         """Answer a request as the current fault allows; None means no answer at all."""
         endpoint = self._endpoint(request)
         if self.fault is FaultKind.BLACK_HOLE:
-            self.billing.add(None)
+            self.billing.add(None, endpoint)
             await self._hold()
             return None
         if self.latency_s > 0:
@@ -861,7 +883,7 @@ class FleetApiSimulator:
             return _offline()
         response = await handler(request)
         if endpoint is Endpoint.COMMAND and self.fault is FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE:
-            self.billing.add(request.get(CHARGE))
+            self.billing.add(PRICING[endpoint], endpoint)
             await self._hold()
             return None
         if endpoint not in UNAUTHENTICATED and isinstance(response, web.Response):
@@ -1006,12 +1028,10 @@ class FleetApiSimulator:
         return [_summary(car, car.state) for car in self._cars.values()]
 
     async def _products(self, request: web.Request) -> web.StreamResponse:
-        request[CHARGE] = Charge.DATA
         products = self._listing()
         return web.json_response({"response": products, "count": len(products)})
 
     async def _vehicles(self, request: web.Request) -> web.StreamResponse:
-        request[CHARGE] = Charge.DATA
         vehicles = self._listing()
         pagination = {
             "previous": None,
@@ -1037,7 +1057,6 @@ class FleetApiSimulator:
     async def _vehicle_data(self, request: web.Request) -> web.StreamResponse:
         if (car := self._find(request)) is None:
             return _error(404, "not_found")
-        request[CHARGE] = Charge.DATA
         endpoints = _parse_endpoints(request.query.get("endpoints"))
         if (stale := self._stale.get(car.vin)) is not None:
             return web.json_response({"response": _select(stale, endpoints)})
@@ -1045,13 +1064,12 @@ class FleetApiSimulator:
             car.require_awake()
         except CarAsleep:
             return _offline()
-        car.touch()
+        car.data_request()
         return web.json_response({"response": _select(_full_vehicle_data(car), endpoints)})
 
     async def _wake_up(self, request: web.Request) -> web.StreamResponse:
         if (car := self._find(request)) is None:
             return _error(404, "not_found")
-        request[CHARGE] = Charge.WAKE
         if self.fault is FaultKind.VEHICLE_OFFLINE:
             return web.json_response({"response": _summary(car, "offline")})
         return web.json_response({"response": _summary(car, car.wake("cloud"))})
@@ -1070,7 +1088,6 @@ class FleetApiSimulator:
                 return _error(400, "invalid_request")
         if not isinstance(params, dict):
             return _error(400, "invalid_request")
-        request[CHARGE] = Charge.COMMAND
         try:
             car.execute(name, params, via="cloud")
         except CarAsleep:

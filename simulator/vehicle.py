@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 Clock = Callable[[], float]
@@ -22,6 +23,35 @@ TEMP_RANGE_C = (15.0, 28.0)
 
 WINDOW_CLOSED = 0
 WINDOW_VENT = 1
+
+
+class SleepModel(StrEnum):
+    """Whether the Fleet API's data requests keep an idle car awake.
+
+    Sources: issue 16 ("Honest figures"); Home Assistant core's `tesla_fleet` coordinator
+    (homeassistant/components/tesla_fleet/coordinator.py, "Handle pre-2021 vehicles which cannot
+    sleep by themselves": it stops polling for 15 minutes only for those cars); tesla-fleet-api's
+    `Vehicle.pre2021` (tesla_fleet_api/tesla/vehicle/vehicle.py) for which cars those are. Owners
+    report newer cars falling asleep while polled.
+    """
+
+    SLEEPS = "sleeps"
+    """Post-2021 cars: asleep after the idle period, whatever `vehicle_data` requests do."""
+
+    KEPT_AWAKE = "kept_awake"
+    """Model S and X built before 2021: each `vehicle_data` request counts as activity."""
+
+
+def sleep_model_for(vin: str) -> SleepModel:
+    """Return the sleep model of a VIN, by tesla-fleet-api's `Vehicle.pre2021` rule.
+
+    Model S or X (4th character) with model year 2020 or earlier (10th character up to `L`), or
+    2021 (`M`) with a plant/line code (8th character) of 1 to 4.
+    """
+    pre2021 = vin[3:4] in ("S", "X") and (
+        vin[9:10] <= "L" or (vin[9:10] == "M" and vin[7:8] in ("1", "2", "3", "4"))
+    )
+    return SleepModel.KEPT_AWAKE if pre2021 else SleepModel.SLEEPS
 
 
 class CommandError(Exception):
@@ -48,6 +78,8 @@ class VirtualCar:
     wall_clock: Clock = time.time
     idle_sleep_s: float = IDLE_SLEEP_S
     wake_duration_s: float = WAKE_DURATION_S
+    sleep_model: SleepModel | None = None
+    """None: the model the VIN says (see `sleep_model_for`)."""
 
     locked: bool = True
     doors: dict[str, int] = field(default_factory=lambda: {"df": 0, "dr": 0, "pf": 0, "pr": 0})
@@ -91,8 +123,10 @@ class VirtualCar:
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        """Start awake and active at the current time."""
+        """Start awake and active at the current time, with the VIN's sleep model unless given."""
         self.last_activity = self.clock()
+        if self.sleep_model is None:
+            self.sleep_model = sleep_model_for(self.vin)
 
     # -- sleep ---------------------------------------------------------------------------------
 
@@ -133,6 +167,13 @@ class VirtualCar:
         self._tick()
         if not self.asleep:
             self.last_activity = self.clock()
+
+    def data_request(self) -> None:
+        """Take a Fleet API `vehicle_data` request that reached the awake car (see SleepModel)."""
+        if self.sleep_model is SleepModel.KEPT_AWAKE:
+            self.touch()
+        else:
+            self._tick()
 
     def wake(self, via: str) -> str:
         """Start waking the car (or keep it awake) and return its state now."""

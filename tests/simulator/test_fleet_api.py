@@ -28,7 +28,7 @@ from simulator.__main__ import parse_args, serve
 from simulator.billing import Billing
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator, RequestRecord
-from simulator.vehicle import VirtualCar
+from simulator.vehicle import SleepModel, VirtualCar, sleep_model_for
 
 ALL_ENDPOINTS = "charge_state;climate_state;drive_state;location_data;vehicle_state;vehicle_config"
 SHORT = aiohttp.ClientTimeout(total=0.3)
@@ -244,7 +244,7 @@ async def test_missing_or_invalid_token_is_401(
     api = TeslaFleetApi(session=session, access_token="forged", server=fleet_api.base_url)
     with pytest.raises(OAuthExpired):
         await api.products()
-    assert fleet_api.billing.billable == 0
+    assert fleet_api.billing == Billing(data=2)
 
 
 async def test_access_tokens_are_jwts_for_the_region(fleet_api: FleetApiSimulator) -> None:
@@ -257,7 +257,7 @@ async def test_access_tokens_are_jwts_for_the_region(fleet_api: FleetApiSimulato
 # -- account and listings ------------------------------------------------------------------------
 
 
-async def test_region_and_me_are_free(
+async def test_region_and_me_are_billed_as_data(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator
 ) -> None:
     api = TeslaFleetApi(session=session, access_token=fleet_api.access_token, server="x")
@@ -266,7 +266,7 @@ async def test_region_and_me_are_free(
         "response": {"region": "eu", "fleet_api_base_url": fleet_api.base_url}
     }
     assert (await api.user.me())["response"]["email"]
-    assert fleet_api.billing == Billing(free=2)
+    assert fleet_api.billing == Billing(data=2)
 
 
 async def test_products_and_vehicle_list_are_billed_data(
@@ -321,7 +321,7 @@ async def test_unknown_vehicle_is_404(
     for call in (vehicle.vehicle, vehicle.vehicle_data, vehicle.wake_up, vehicle.door_lock):
         with pytest.raises(NotFound):
             await call()
-    assert fleet_api.billing.billable == 0
+    assert fleet_api.billing == Billing(data=1, commands=1, wakes=1, free=1)
 
 
 async def test_vehicle_found_by_numeric_id(
@@ -404,9 +404,10 @@ async def test_sleeping_car_answers_408_and_the_free_state_call(
     assert fleet_api.billing == Billing(data=1, commands=1, free=3)
 
 
-async def test_car_falls_asleep_unless_vehicle_data_keeps_it_busy(
+async def test_a_car_kept_awake_by_vehicle_data_sleeps_once_it_stops(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar, clock: FakeClock
 ) -> None:
+    car.sleep_model = SleepModel.KEPT_AWAKE
     vehicle = fleet(session, fleet_api)
     clock.advance(car.idle_sleep_s - 1)
     await vehicle.vehicle_data()
@@ -414,6 +415,37 @@ async def test_car_falls_asleep_unless_vehicle_data_keeps_it_busy(
     assert (await vehicle.vehicle())["response"]["state"] == "online"
     clock.advance(1)
     assert (await vehicle.vehicle())["response"]["state"] == "asleep"
+
+
+async def test_a_newer_car_falls_asleep_whatever_vehicle_data_does(
+    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar, clock: FakeClock
+) -> None:
+    assert car.sleep_model is SleepModel.SLEEPS
+    vehicle = fleet(session, fleet_api)
+    for _ in range(3):
+        clock.advance(car.idle_sleep_s / 4)
+        await vehicle.vehicle_data()
+    clock.advance(car.idle_sleep_s / 4)
+    assert (await vehicle.vehicle())["response"]["state"] == "asleep"
+    assert fleet_api.billing == Billing(data=3, free=1)
+
+
+@pytest.mark.parametrize(
+    ("vin", "model"),
+    [
+        ("5YJSA1E2XLF000001", SleepModel.KEPT_AWAKE),
+        ("5YJXCAE2XKF000001", SleepModel.KEPT_AWAKE),
+        ("5YJSA1E23MF000001", SleepModel.KEPT_AWAKE),
+        ("5YJSA1E76MF000001", SleepModel.SLEEPS),
+        ("5YJSA1E2XNF000001", SleepModel.SLEEPS),
+        ("5YJ3E7EB0KF000001", SleepModel.SLEEPS),
+    ],
+)
+def test_sleep_model_follows_the_vin_unless_chosen(vin: str, model: SleepModel) -> None:
+    assert sleep_model_for(vin) is model
+    assert VirtualCar(vin=vin).sleep_model is model
+    other = SleepModel.SLEEPS if model is SleepModel.KEPT_AWAKE else SleepModel.KEPT_AWAKE
+    assert VirtualCar(vin=vin, sleep_model=other).sleep_model is other
 
 
 async def test_wake_up_takes_the_cars_wake_duration(
@@ -727,7 +759,7 @@ async def test_rate_limited_on_authenticated_endpoints(
         f"{fleet_api.base_url}/api/1/products", headers=bearer(fleet_api.access_token)
     ) as resp:
         assert (resp.status, resp.headers["Retry-After"]) == (429, "30")
-    assert fleet_api.billing.billable == 0
+    assert fleet_api.billing == Billing(data=2, commands=1, free=2)
 
 
 async def test_token_expired_until_refreshed(
