@@ -295,8 +295,11 @@ class CloudLink:
 
         return await self._call(Request.REGION, call)
 
-    async def vehicle_state(self, vin: str) -> str:
-        """Return online, asleep or offline from the free state call, without waking the car."""
+    async def vehicle_state(self, vin: str, *, budget: float | None = None) -> str:
+        """Return online, asleep or offline from the free state call, without waking the car.
+
+        `budget` bounds the call in seconds (the request timeout when None).
+        """
 
         async def call() -> str:
             vehicle = response(await self._vehicle(vin).vehicle())
@@ -304,7 +307,7 @@ class CloudLink:
                 raise MalformedAnswerError
             return str(vehicle["state"] or OFFLINE)
 
-        return await self._call(Request.VEHICLE_STATE, call, vin=vin)
+        return await self._call(Request.VEHICLE_STATE, call, vin=vin, budget=budget)
 
     async def vehicle_data(self, vin: str, *, location: bool = True) -> CloudSnapshot:
         """Read an online car's data (a paid call), mapped to fields."""

@@ -15,10 +15,11 @@ from homeassistant.util import dt as dt_util
 from .cloud import CloudLink
 from .cloud_errors import CloudError, OutcomeReport, Request
 from .const import DOMAIN, LOGGER
-from .health import AccountHealth, Capability, CloudStatus, Outcome
+from .health import AccountHealth, Beat, Capability, CloudStatus, Outcome
 
 if TYPE_CHECKING:
     from .clock import Clock
+    from .coordinator import CloudVehicleCoordinator
     from .models import TeslaResilientConfigEntry
     from .vehicle import VehicleRuntime
 
@@ -52,10 +53,12 @@ class HealthView:
 
 
 class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
-    """Feeds an account's health from every cloud call and a free /status probe.
+    """Runs an account's one heartbeat and feeds its health from every cloud call.
 
-    The probe runs as often as the health asks (slowly while healthy, quickly while an outage is
-    suspected or under way); entities hear of it only when what they show changes.
+    While healthy the heartbeat is the vehicle state poll, one vehicle at a time in turn, every
+    `heartbeat_interval`; once something has failed it is the free `/status` probe, every
+    `probe_interval_fast`, until the health is sure again. Entities hear of it only when what
+    they show changes.
     """
 
     config_entry: TeslaResilientConfigEntry
@@ -84,6 +87,8 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         self.clock = clock
         self.vehicles = vehicles
         self.data = self._view()
+        self._turn = 0
+        self._beating = False
 
     def _view(self) -> HealthView:
         now = self.clock.monotonic()
@@ -120,6 +125,10 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         capability = report.request.capability
         if capability is None:
             changed = health.record_probe(report.outcome, report.at, retry_after=report.retry_after)
+        elif report.request is Request.VEHICLE_STATE and report.vin is not None:
+            changed = health.record_heartbeat(
+                report.vin, report.outcome, report.at, retry_after=report.retry_after
+            )
         else:
             changed = health.record(
                 capability,
@@ -140,13 +149,51 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
                 cost := request_cost(report)
             ):
                 vehicle.cost.add(cost, dt_util.now())
+        if self._beating:
+            if changed:
+                self.data = self._view()
+                self.async_update_listeners()
+            return
         if changed:
             self.async_set_updated_data(self._view())
+        wanted = health.probe_interval(report.at)
+        if self.update_interval is None or wanted < self.update_interval.total_seconds():
+            self.update_interval = timedelta(seconds=wanted)
+            self._schedule_refresh()
+
+    def _next_heartbeat(self, now: float) -> CloudVehicleCoordinator | None:
+        """Return the vehicle whose turn it is, skipping those a rate limit holds back."""
+        polled = [
+            coordinator
+            for vehicle in self.vehicles.values()
+            if (coordinator := vehicle.cloud_coordinator) is not None
+        ]
+        for step in range(len(polled)):
+            coordinator = polled[(self._turn + step) % len(polled)]
+            if not coordinator.holding_back(now):
+                self._turn = (self._turn + step + 1) % len(polled)
+                return coordinator
+        return None
 
     async def _async_update_data(self) -> HealthView:
-        """Probe /status (its outcome arrives through `async_record`) and re-evaluate."""
-        with contextlib.suppress(CloudError):
-            await self.cloud.status(self.health.probe_timeout)
+        """Send the schedule's next request; its outcome arrives through `async_record`.
+
+        The heartbeat polls the next vehicle's state (and its data when due); /status answers
+        instead once something failed, or when a rate limit holds every vehicle back.
+        """
+        now = self.clock.monotonic()
+        heartbeat = (
+            self._next_heartbeat(now) if self.health.next_beat(now) is Beat.HEARTBEAT else None
+        )
+        self._beating = True
+        try:
+            if heartbeat is not None:
+                await heartbeat.async_heartbeat(self.health.heartbeat_timeout)
+            else:
+                with contextlib.suppress(CloudError):
+                    await self.cloud.status(self.health.probe_timeout)
+        finally:
+            self._beating = False
         now = self.clock.monotonic()
         self.health.refresh(now)
         self.update_interval = timedelta(seconds=self.health.probe_interval(now))

@@ -58,15 +58,16 @@ REQUEST_TIMEOUT: Final = 20.0
 STATUS_TIMEOUT: Final = 5.0
 """Seconds for the free /status probe, which never waits on a car."""
 
-POLL_INTERVAL: Final = timedelta(minutes=1)
-"""How often the free state call runs: cheap, and shows a car waking up within a minute."""
-
-DATA_INTERVAL_ACTIVE: Final = timedelta(minutes=5)
-"""Paid data calls while the car charges, conditions, drives or has someone in it."""
+DATA_INTERVAL_ACTIVE: Final = timedelta(minutes=30)
+"""Paid data calls while the car charges, conditions, drives or has someone in it: the free
+state call shows it awake every minute, and a car seen asleep runs no climate and has nobody in
+it, so half-hourly reads keep a day out of Bluetooth range under half of what a 10-minute poll
+costs."""
 
 DATA_INTERVAL_IDLE: Final = timedelta(minutes=20)
 """Paid data calls while an awake car idles: longer than the 15 minutes a Tesla needs without
-activity to fall asleep, because a data call counts as activity."""
+activity to fall asleep, because a data call counts as activity on Model S and X built before
+2021."""
 
 RATE_LIMIT_BACKOFF: Final = timedelta(minutes=5)
 """Back-off after a 429 that names no Retry-After."""
@@ -92,9 +93,10 @@ CLOUD_FIELD_MAX_AGE: Final = timedelta(hours=6)
 BLUETOOTH_FIELD_MAX_AGE: Final = CLOUD_FIELD_MAX_AGE
 """How long a value last read over Bluetooth is shown while the car cannot be read again."""
 
-VEHICLE_LIST_INTERVAL: Final = timedelta(hours=6)
+VEHICLE_LIST_INTERVAL: Final = timedelta(hours=24)
 """How often the account's vehicle list is read again to add and remove cars: the list is a
-billed data request, and cars join or leave an account rarely."""
+billed data request, and cars join or leave an account rarely; once a day keeps a day in the
+garage at one billed request."""
 
 SIGNAL_VEHICLE_ADDED: Final = f"{DOMAIN}_vehicle_added_{{}}"
 """Dispatcher signal, formatted with an entry id, sent with each vehicle the account gained."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -19,7 +18,6 @@ from .const import (
     DATA_INTERVAL_IDLE,
     DOMAIN,
     LOGGER,
-    POLL_INTERVAL,
     RATE_LIMIT_BACKOFF,
 )
 from .link_coordinator import LinkCoordinator
@@ -35,10 +33,11 @@ _DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
 class CloudVehicleCoordinator(LinkCoordinator):
     """Reads one vehicle from the cloud into its merged state.
 
-    The free state call runs every poll; the paid data call only while the car is online, and
-    seldom enough while it idles that it can fall asleep, and not while `skip_data` says
-    Bluetooth answers instead. A rate limit holds every call back until Tesla's Retry-After has
-    passed.
+    It has no timer of its own: the account's heartbeat (`CloudHealthCoordinator`) refreshes one
+    vehicle at a time, so the state poll and the health probe are one request. The free state
+    call runs every poll; the paid data call only while the car is online, and seldom enough
+    while it idles that it can fall asleep, and not while `skip_data` says Bluetooth answers
+    instead. A rate limit holds every call back until Tesla's Retry-After has passed.
     """
 
     config_entry: TeslaResilientConfigEntry
@@ -60,7 +59,7 @@ class CloudVehicleCoordinator(LinkCoordinator):
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} cloud {vin[-6:]}",
-            update_interval=POLL_INTERVAL,
+            update_interval=None,
         )
         self.cloud = cloud
         self.vin = vin
@@ -74,18 +73,29 @@ class CloudVehicleCoordinator(LinkCoordinator):
         self.skip_data: Callable[[], bool] = lambda: False
         self.data = state
         self._expired = False
+        self._state_budget: float | None = None
+
+    def holding_back(self, now: float) -> bool:
+        """Whether a rate limit holds this vehicle's calls back at `now`."""
+        return self.retry_at is not None and now < self.retry_at
+
+    async def async_heartbeat(self, budget: float) -> None:
+        """Poll once as the account's heartbeat: the state call gets `budget` seconds."""
+        self._state_budget = budget
+        try:
+            await self.async_refresh()
+        finally:
+            self._state_budget = None
 
     async def _async_update_data(self) -> VehicleState:
         """Ask whether the car is awake, and read its data only when it is and it is due."""
-        now = self.clock.monotonic()
-        if self.retry_at is not None and now < self.retry_at:
-            self.update_interval = timedelta(seconds=self.retry_at - now)
+        if self.holding_back(self.clock.monotonic()):
             return self.state
         self.retry_at = None
         try:
-            self.vehicle_state = await self.cloud.vehicle_state(self.vin)
+            self.vehicle_state = await self.cloud.vehicle_state(self.vin, budget=self._state_budget)
             if self.vehicle_state != ONLINE:
-                self._note_awake(False)
+                self._note_awake(False, sleeping=self.vehicle_state == ASLEEP)
             elif self._data_due() and not self.skip_data():
                 self.record(await self.cloud.vehicle_data(self.vin, location=self.location))
             else:
@@ -103,7 +113,6 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 RATE_LIMIT_BACKOFF.total_seconds() if err.retry_after is None else err.retry_after
             )
             self.retry_at = self.clock.monotonic() + wait
-            self.update_interval = max(POLL_INTERVAL, timedelta(seconds=wait))
             self._expire_cloud_fields()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -117,7 +126,6 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 translation_key="cloud_error",
                 translation_placeholders={"error": str(err)},
             ) from err
-        self.update_interval = POLL_INTERVAL
         return self.state
 
     def record(self, snapshot: CloudSnapshot) -> None:
@@ -157,10 +165,19 @@ class CloudVehicleCoordinator(LinkCoordinator):
             if not self.last_update_success:
                 self.async_update_listeners()
 
-    def _note_awake(self, awake: bool) -> None:
+    def _note_awake(self, awake: bool, *, sleeping: bool = False) -> None:
+        """Record what the state call says; a car it calls asleep runs no climate, nobody in it.
+
+        A Tesla does not sleep while its climate runs or someone is inside, so the last data
+        call's "climate on" ends when the car is seen asleep, without paying for another. An
+        offline car (no connection) may still run its climate, so nothing is inferred then.
+        """
+        values: dict[Field, Any] = {Field.ASLEEP: not awake}
         if not awake:
             self._data_at = None
-        self.state.update({Field.ASLEEP: not awake}, Source.CLOUD, self.clock.monotonic())
+        if sleeping:
+            values |= {Field.CLIMATE_ON: False, Field.USER_PRESENT: False}
+        self.state.update(values, Source.CLOUD, self.clock.monotonic())
 
     def _data_due(self) -> bool:
         """Whether to pay for a data call now.

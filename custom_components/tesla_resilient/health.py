@@ -66,54 +66,72 @@ class Rule:
     recovery_hold: float
 
 
+class Beat(StrEnum):
+    """What the account's next request to the cloud is."""
+
+    HEARTBEAT = "heartbeat"
+    """The state poll: one vehicle's free state call, which also proves the cloud answers."""
+
+    PROBE = "probe"
+    """The unauthenticated `GET /status`, once something has failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Every number the health decisions rest on.
 
-    Worst cases against the product targets. H = probe_interval_healthy (6 s), F =
-    probe_interval_fast (2 s), T = probe_timeout (8 s), N = probe_failures_to_down (3),
-    R = probe_recovery_hold (30 s). The next probe is scheduled H or F after the previous one
-    finished; J = 1 s per probe allows for scheduler slack plus the time an answer takes.
+    One heartbeat per account while healthy: the vehicle state poll is the health probe. H =
+    heartbeat_interval (60 s), Th = heartbeat_timeout (10 s), F = probe_interval_fast (2 s), T =
+    probe_timeout (5 s), N = probe_failures_to_down (3), R = probe_recovery_hold (30 s). The next
+    request is scheduled H or F after the previous one finished; J = 1 s per request allows for
+    scheduler slack plus the time an answer takes.
 
-    - Outage that refuses connections or answers 5xx (each probe fails at once), declared within
-      15 s: it starts just after a successful probe, the first failing probe runs H later and
-      N - 1 more follow F apart: H + (N - 1) F + N J = 6 + 4 + 3 = 13 s.
-    - Outage that never answers (each probe waits T), declared within 45 s:
-      H + T + (N - 1)(F + T) + N J = 6 + 8 + 20 + 3 = 37 s.
-    - Recovery within 60 s: the cloud returns just after a probe started, which still times out
+    - Budget: at most 1,500 requests a day per account while healthy. 86,400 / H = 1,440
+      heartbeats leave 60 for paid data calls, the daily vehicle list and token refreshes.
+    - Outage that refuses connections or answers 5xx, declared within 75 s: it starts just after
+      a heartbeat, the next one fails H later and N - 1 fast probes follow F apart:
+      H + (N - 1) F + N J = 60 + 4 + 3 = 67 s.
+    - Outage that never answers, declared within 100 s: the heartbeat waits Th, each probe T:
+      H + Th + (N - 1)(F + T) + N J = 60 + 10 + 14 + 3 = 87 s.
+    - Recovery within 90 s: the cloud returns just after a probe started, which still times out
       (T); the next probe F later is the first success; the run must last R, and the probe that
-      completes it comes at most F + J after R: T + (F + J) + R + (F + J) = 8 + 3 + 30 + 3 = 44 s.
+      completes it comes at most F + J after R: T + (F + J) + R + (F + J) = 5 + 3 + 30 + 3 = 41 s.
       Recovery resets the per-vehicle trackers, whose failures the outage explains, so the
       account status is online at that moment.
-    - No false outage in a day of sleep, wakes, 408s, 429 bursts, a token refresh and single 5xx
+    - No false outage in a day of sleep, wakes, 408s, 429 bursts, token refreshes and single 5xx
       blips: 408, 429, other 4xx and a 401 that a refresh fixed are never evidence; a single blip
-      is one failure against N = 3 in a row for the probe and 2 in a row, at most 600 s apart, for
-      a vehicle's data or commands, and any answer in between breaks the run.
+      is one or two failures against N = 3 in a row for heartbeat and probes together, and 2 in
+      a row, at most 600 s apart, for a vehicle's data or commands; any answer in between breaks
+      the run.
     - No flapping when the cloud flaps every few seconds: going down takes N failures in a row,
-      which span at least (N - 1) F = 4 s, and coming back takes R = 30 s of unbroken successes, so
-      a cloud that is never up for 30 s at a stretch changes the status at most once (to outage)
-      and once more when it finally holds.
+      which span at least (N - 1) F = 4 s, and coming back takes R = 30 s of unbroken successes,
+      so a cloud that is never up for 30 s at a stretch changes the status at most once (to
+      outage) and once more when it finally holds.
     """
 
-    # /status is free and answers in well under a second; 6 s starts the first failing probe
-    # early enough that all three fit the 15 s budget for a loud outage.
-    probe_interval_healthy: float = 6.0
-    # once a probe has failed, confirming or clearing the suspicion quickly matters more than load
-    # on a free endpoint; 2 s also paces recovery probes so a 30 s hold needs about fifteen.
+    # the state poll shows a car waking within a minute and, as the heartbeat, keeps the account
+    # at 1,440 free requests a day: a small, fixed load while nothing is wrong.
+    heartbeat_interval: float = 60.0
+    # the state call is answered by Tesla's servers without reaching the car, in well under a
+    # second; 10 s is ample for a slow link and keeps a silent outage within the 100 s budget.
+    heartbeat_timeout: float = 10.0
+    # once something failed, confirming or clearing the suspicion quickly matters more than load
+    # on a free endpoint; 2 s (with a second of slack) is shorter than any down spell of a
+    # flapping cloud worth noticing, so such a cloud cannot hide between probes and look held.
     probe_interval_fast: float = 2.0
-    # a healthy /status answers in under a second, so 8 s is ample headroom for a slow link while
-    # three timed-out probes still fit the 45 s budget for a silent outage.
-    probe_timeout: float = 8.0
-    # three in a row: a single 5xx blip or one dropped packet never declares an outage, and three
-    # fast probes fit the 15 s budget.
+    # /status answers at once when the cloud is up; 5 s is headroom for a slow link while two
+    # timed-out probes still fit the 100 s budget for a silent outage.
+    probe_timeout: float = 5.0
+    # three in a row, the heartbeat's failure included: a single 5xx blip or one dropped packet
+    # never declares an outage, and two fast probes after the heartbeat fit the 75 s budget.
     probe_failures_to_down: int = 3
-    # recovery wants more than one lucky answer; with 2 s probes the hold below is what binds.
+    # recovery wants more than one lucky answer; with 5 s probes the hold below is what binds.
     probe_successes_to_up: int = 3
     # 30 s of unbroken success before an outage ends: a cloud flapping every few seconds stays
-    # "outage" instead of toggling, and 44 s worst-case recovery stays inside the 60 s target.
+    # "outage" instead of toggling, and 41 s worst-case recovery stays inside the 90 s target.
     probe_recovery_hold: float = 30.0
-    # failing probes come at most F + T = 10 s apart; a longer pause (host suspended) means older
-    # failures no longer describe the cloud and must not join a new run.
+    # failures after the heartbeat's come at most F + T = 7 s apart; a longer pause (host
+    # suspended) means older failures no longer describe the cloud and must not join a new run.
     probe_failure_gap: float = 30.0
     # data polls and commands are paid and rare, so each failure is weightier than a probe's; two
     # in a row still survive a single 5xx blip.
@@ -303,6 +321,7 @@ class AccountHealth:
         self._vehicles: dict[str, _Vehicle] = {}
         self._rate_limited_until: float | None = None
         self._probe_up_since: float | None = None
+        self._probe_asked = False
         self._status = CloudStatus.ONLINE
         self._since: float | None = None
         self.last_error: Outcome | None = None
@@ -339,10 +358,13 @@ class AccountHealth:
 
         Data and commands without a VIN (the product list) count for every known vehicle. Record a
         401 that a token refresh fixed as the outcome of the retried request, and `auth_failed`
-        only when a fresh token is still refused. Any success proves the credentials work.
+        only when a fresh token is still refused. Any success proves the credentials work. Outage
+        evidence asks for a /status probe next, without waiting for the heartbeat.
         """
         self._note(outcome, at, vin, retry_after)
         evidence = _evidence(outcome)
+        if evidence is False:
+            self._probe_asked = True
         if capability is Capability.AUTH:
             self._auth.record(evidence, at)
         else:
@@ -364,6 +386,7 @@ class AccountHealth:
         endpoint start afresh: the outage explains their failures.
         """
         self._note(outcome, at, None, retry_after)
+        self._probe_asked = False
         was_up = self._probe.up
         self._probe.record(_evidence(outcome), at)
         if self._probe.up and not was_up:
@@ -374,6 +397,19 @@ class AccountHealth:
                 vehicle.commands.reset(at)
                 vehicle.freshness.stale = False
         return self.refresh(at)
+
+    def record_heartbeat(
+        self, vin: str, outcome: Outcome, at: float, *, retry_after: float | None = None
+    ) -> bool:
+        """Record one vehicle state call; returns whether the status changed.
+
+        The state poll is the account's heartbeat: its outcome is the probe's and the vehicle's
+        data evidence at once.
+        """
+        changed = self.record_probe(outcome, at, retry_after=retry_after)
+        changed |= self.record(Capability.DATA, outcome, at, vin=vin, retry_after=retry_after)
+        self._probe_asked = False
+        return changed
 
     def record_data_timestamp(
         self, vin: str, car_timestamp_ms: int, at: float, bluetooth_says_awake: bool
@@ -469,11 +505,22 @@ class AccountHealth:
         vehicle = self._vehicles.get(vin) if vin is not None else None
         return vehicle is not None and _active(vehicle.rate_limited_until, at)
 
+    def next_beat(self, at: float) -> Beat:
+        """Return what to send next: the heartbeat while healthy, /status once something failed."""
+        if self._probe_asked or self._probe.phase_at(at) is not Phase.UP:
+            return Beat.PROBE
+        return Beat.HEARTBEAT
+
     def probe_interval(self, at: float) -> float:
-        """Seconds from the end of one probe to the start of the next."""
-        if self._probe.phase_at(at) is Phase.UP:
-            return self.thresholds.probe_interval_healthy
-        return self.thresholds.probe_interval_fast
+        """Seconds from the end of one request of the schedule to the start of the next."""
+        if self.next_beat(at) is Beat.PROBE:
+            return self.thresholds.probe_interval_fast
+        return self.thresholds.heartbeat_interval
+
+    @property
+    def heartbeat_timeout(self) -> float:
+        """How long one heartbeat (the vehicle state call) may wait for an answer."""
+        return self.thresholds.heartbeat_timeout
 
     def snapshot(self, at: float) -> dict[str, Any]:
         """Everything the health decisions rest on, JSON-ready, for diagnostics."""
@@ -485,6 +532,7 @@ class AccountHealth:
             "rate_limited_until": self._rate_limited_until,
             "failing": sorted(self.failing(at)),
             "probe": self._probe.snapshot(at),
+            "next_beat": str(self.next_beat(at)),
             "probe_interval": self.probe_interval(at),
             "auth": self._auth.snapshot(at),
             "auth_rejected": self._rejected.snapshot(at),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from custom_components.tesla_resilient.health import (
     AccountHealth,
+    Beat,
     Capability,
     CloudStatus,
     Outcome,
@@ -157,21 +158,80 @@ def test_non_evidence_never_moves_the_probe() -> None:
     assert health.status(at + 100) is CloudStatus.OUTAGE
 
 
-def test_probe_interval_is_slow_only_while_the_probe_is_healthy() -> None:
-    health = AccountHealth()
-    assert health.probe_interval(0.0) == LIMITS.probe_interval_healthy
+def test_healthy_schedule_is_one_heartbeat_a_minute_within_the_daily_budget() -> None:
+    health = AccountHealth(vins=[VIN])
+    at = 0.0
+    beats = 0
+    while at < 86_400.0:
+        assert health.next_beat(at) is Beat.HEARTBEAT
+        health.record_heartbeat(VIN, Outcome.SUCCESS, at)
+        beats += 1
+        at += health.probe_interval(at)
+
+    assert beats == 1_440
+    assert health.heartbeat_timeout == LIMITS.heartbeat_timeout
     assert health.probe_timeout == LIMITS.probe_timeout
 
-    health.record_probe(Outcome.TRANSPORT, 0.0)
-    assert health.probe_interval(0.0) == LIMITS.probe_interval_fast
-    assert health.probe_interval(LIMITS.probe_failure_gap + 1) == LIMITS.probe_interval_healthy
 
-    at = _probe_down(health, 1.0)
+def test_a_failed_heartbeat_makes_the_schedule_probe_fast_until_the_suspicion_clears() -> None:
+    health = AccountHealth(vins=[VIN])
+    health.record_heartbeat(VIN, Outcome.TRANSPORT, 0.0)
+
+    assert health.next_beat(0.0) is Beat.PROBE
+    assert health.probe_interval(0.0) == LIMITS.probe_interval_fast
+    health.record_probe(Outcome.SUCCESS, LIMITS.probe_interval_fast)
+    assert health.next_beat(LIMITS.probe_interval_fast) is Beat.HEARTBEAT
+    assert health.probe_interval(LIMITS.probe_interval_fast) == LIMITS.heartbeat_interval
+
+
+def test_a_suspicion_too_old_goes_back_to_the_heartbeat() -> None:
+    health = AccountHealth(vins=[VIN])
+    health.record_probe(Outcome.TRANSPORT, 0.0)
+
+    assert health.next_beat(LIMITS.probe_failure_gap) is Beat.PROBE
+    assert health.next_beat(LIMITS.probe_failure_gap + 1) is Beat.HEARTBEAT
+
+
+def test_a_failure_of_another_request_asks_for_one_probe_before_the_heartbeat() -> None:
+    health = AccountHealth(vins=[VIN])
+    health.record(Capability.COMMANDS, Outcome.SERVER_ERROR, 10.0, vin=VIN)
+
+    assert health.next_beat(10.0) is Beat.PROBE
+    assert health.probe_interval(10.0) == LIMITS.probe_interval_fast
+    health.record_probe(Outcome.SUCCESS, 15.0)
+    assert health.next_beat(15.0) is Beat.HEARTBEAT
+    health.record(Capability.COMMANDS, Outcome.RATE_LIMITED, 20.0, vin=VIN, retry_after=5)
+    health.record(Capability.DATA, Outcome.ASLEEP, 21.0, vin=VIN)
+    assert health.next_beat(21.0) is Beat.HEARTBEAT
+
+
+def test_schedule_probes_fast_through_an_outage_and_its_recovery() -> None:
+    health = AccountHealth(vins=[VIN])
+    health.record_heartbeat(VIN, Outcome.SERVER_ERROR, 0.0)
+    at = _probe_down(health, LIMITS.probe_interval_fast)
+    assert health.status(at) is CloudStatus.OUTAGE
+    assert health.next_beat(at + 3600) is Beat.PROBE
     assert health.probe_interval(at + 3600) == LIMITS.probe_interval_fast
+
     health.record_probe(Outcome.SUCCESS, at)
-    assert health.probe_interval(at + 3600) == LIMITS.probe_interval_fast
+    assert health.next_beat(at + 1) is Beat.PROBE
     at = _probe_up(health, at)
-    assert health.probe_interval(at) == LIMITS.probe_interval_healthy
+    assert health.status(at) is CloudStatus.ONLINE
+    assert health.next_beat(at) is Beat.HEARTBEAT
+    assert health.probe_interval(at) == LIMITS.heartbeat_interval
+
+
+def test_heartbeat_is_also_the_vehicles_data_evidence() -> None:
+    health = AccountHealth(vins=[VIN])
+    health.record_heartbeat(VIN, Outcome.SERVER_ERROR, 0.0)
+    health.record_probe(Outcome.SUCCESS, 5.0)
+    health.record_heartbeat(VIN, Outcome.SERVER_ERROR, 65.0)
+
+    assert health.failing(65.0, VIN) == {Capability.DATA}
+    assert health.status(65.0) is CloudStatus.DEGRADED
+    health.record_heartbeat(VIN, Outcome.SUCCESS, 130.0)
+    health.record_heartbeat(VIN, Outcome.SUCCESS, 190.0)
+    assert health.status(190.0) is CloudStatus.ONLINE
 
 
 def test_data_failures_make_the_vehicle_degraded_and_both_capabilities_an_outage() -> None:
@@ -433,9 +493,14 @@ def test_thresholds_can_be_tuned() -> None:
     assert health.status(3.0) is CloudStatus.ONLINE
 
 
-# A simulated probe loop: the next probe starts probe_interval after the last one finished, plus
-# up to one second of scheduler slack and answer time. A probe into a silent cloud waits for its
-# timeout even when the cloud comes back meanwhile.
+# A simulated schedule: the next request starts probe_interval after the last one finished, plus
+# up to one second of scheduler slack and answer time. While healthy it is the heartbeat (the
+# vehicle state call), once something failed the /status probe; a request into a silent cloud
+# waits for its timeout even when the cloud comes back meanwhile.
+
+LOUD_BUDGET = 75.0
+SILENT_BUDGET = 100.0
+RECOVERY_BUDGET = 90.0
 
 
 def _run_probes(
@@ -449,6 +514,7 @@ def _run_probes(
     at = start
     while at < end:
         at += slack()
+        beat = health.next_beat(at)
         match cloud(at):
             case "up":
                 outcome = Outcome.SUCCESS
@@ -458,8 +524,12 @@ def _run_probes(
                 outcome = Outcome.TRANSPORT
             case "silent":
                 outcome = Outcome.TRANSPORT
-                at += health.probe_timeout
-        if health.record_probe(outcome, at):
+                at += health.heartbeat_timeout if beat is Beat.HEARTBEAT else health.probe_timeout
+        if beat is Beat.HEARTBEAT:
+            changed = health.record_heartbeat(VIN, outcome, at)
+        else:
+            changed = health.record_probe(outcome, at)
+        if changed:
             changes.append((at, health.status(at)))
         at += health.probe_interval(at)
     return changes
@@ -477,8 +547,8 @@ def _first(changes: list[tuple[float, CloudStatus]], status: CloudStatus, after:
 
 @given(
     kind=st.sampled_from(["refused", "5xx", "silent"]),
-    outage_start=st.floats(100.0, 130.0),
-    outage_length=st.floats(60.0, 900.0),
+    outage_start=st.floats(100.0, 200.0),
+    outage_length=st.floats(SILENT_BUDGET + 20.0, 900.0),
     slack=_SLACK,
 )
 @settings(max_examples=200, deadline=None)
@@ -493,9 +563,9 @@ def test_outage_detection_and_recovery_meet_the_targets(
     health = AccountHealth(vins=[VIN])
     changes = _run_probes(health, cloud, 0.0, outage_end + 120.0, slack)
 
-    budget = 45.0 if kind == "silent" else 15.0
+    budget = SILENT_BUDGET if kind == "silent" else LOUD_BUDGET
     assert _first(changes, CloudStatus.OUTAGE, 0.0) - outage_start <= budget
-    assert _first(changes, CloudStatus.ONLINE, outage_end) - outage_end <= 60.0
+    assert _first(changes, CloudStatus.ONLINE, outage_end) - outage_end <= RECOVERY_BUDGET
     assert [status for _, status in changes] == [CloudStatus.OUTAGE, CloudStatus.ONLINE]
 
 
@@ -506,7 +576,7 @@ def test_outage_detection_and_recovery_meet_the_targets(
     slack=_SLACK,
 )
 @settings(max_examples=200, deadline=None)
-def test_a_flapping_cloud_changes_the_status_at_most_once_until_it_holds(
+def test_a_flapping_cloud_turns_the_cloud_entity_off_at_most_once_until_it_holds(
     kind: Cloud, down_for: float, up_for: float, slack: Callable[[], float]
 ) -> None:
     flapping_end = 1_000.0
@@ -516,14 +586,24 @@ def test_a_flapping_cloud_changes_the_status_at_most_once_until_it_holds(
             return "up"
         return kind if (at - 100.0) % (down_for + up_for) < down_for else "up"
 
-    health = AccountHealth()
-    changes = _run_probes(health, cloud, 0.0, flapping_end + 120.0, slack)
+    health = AccountHealth(vins=[VIN])
+    changes = _run_probes(health, cloud, 0.0, flapping_end + 300.0, slack)
 
-    during = [status for at, status in changes if at < flapping_end]
-    assert during in ([], [CloudStatus.OUTAGE])
-    assert health.status(flapping_end + 120.0) is CloudStatus.ONLINE
-    if during:
-        assert _first(changes, CloudStatus.ONLINE, flapping_end) - flapping_end <= 60.0
+    # The heartbeat is also the vehicle's data evidence, so heartbeats that fail between good
+    # probes may mark the data degraded for a while; the connectivity entity follows the outage
+    # alone, and that is declared at most once and ends only once the cloud holds.
+    outage = [status is CloudStatus.OUTAGE for _, status in changes]
+    turns = [now for before, now in zip([False, *outage], outage, strict=False) if now != before]
+    ends = [
+        at
+        for (at, status), before in zip(changes, [False, *outage], strict=False)
+        if before and status is not CloudStatus.OUTAGE
+    ]
+    assert turns in ([], [True], [True, False])
+    assert all(at >= flapping_end for at in ends)
+    if ends:
+        assert ends[0] - flapping_end <= RECOVERY_BUDGET
+    assert health.status(flapping_end + 300.0) is CloudStatus.ONLINE
 
 
 _NOISE = [Outcome.SUCCESS, Outcome.ASLEEP, Outcome.BAD_REQUEST, Outcome.RATE_LIMITED]
@@ -577,22 +657,26 @@ def _probe_starts(cloud: Callable[[float], Cloud], end: float) -> list[float]:
         starts.append(at)
         return cloud(at)
 
-    _run_probes(AccountHealth(), watch, 0.0, end, lambda: 1.0)
+    _run_probes(AccountHealth(vins=[VIN]), watch, 0.0, end, lambda: 1.0)
     return starts
 
 
-@pytest.mark.parametrize(("kind", "budget"), [("refused", 15.0), ("5xx", 15.0), ("silent", 45.0)])
-def test_outage_starting_just_after_a_probe_is_declared_within_budget(
+@pytest.mark.parametrize(
+    ("kind", "budget"),
+    [("refused", LOUD_BUDGET), ("5xx", LOUD_BUDGET), ("silent", SILENT_BUDGET)],
+)
+def test_outage_starting_just_after_a_heartbeat_is_declared_within_budget(
     kind: Cloud, budget: float
 ) -> None:
-    start = next(at for at in _probe_starts(lambda _: "up", 200.0) if at > 100.0) + 1e-6
+    start = next(at for at in _probe_starts(lambda _: "up", 400.0) if at > 100.0) + 1e-6
 
     def cloud(at: float) -> Cloud:
         return kind if at >= start else "up"
 
-    changes = _run_probes(AccountHealth(), cloud, 0.0, start + 100.0, lambda: 1.0)
+    changes = _run_probes(AccountHealth(vins=[VIN]), cloud, 0.0, start + 200.0, lambda: 1.0)
 
     assert _first(changes, CloudStatus.OUTAGE, start) - start <= budget
+    assert _first(changes, CloudStatus.OUTAGE, start) - start > budget - 20.0
 
 
 def test_recovery_just_after_a_silent_probe_started_is_within_budget() -> None:
@@ -604,6 +688,6 @@ def test_recovery_just_after_a_silent_probe_started_is_within_budget() -> None:
     def cloud(at: float) -> Cloud:
         return "silent" if 100.0 <= at < end else "up"
 
-    changes = _run_probes(AccountHealth(), cloud, 0.0, end + 120.0, lambda: 1.0)
+    changes = _run_probes(AccountHealth(vins=[VIN]), cloud, 0.0, end + 180.0, lambda: 1.0)
 
-    assert _first(changes, CloudStatus.ONLINE, end) - end <= 60.0
+    assert _first(changes, CloudStatus.ONLINE, end) - end <= RECOVERY_BUDGET

@@ -377,6 +377,7 @@ def _short_timeouts() -> Generator[None]:
         patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.1),
         patch("custom_components.tesla_resilient.cloud.CONNECT_TIMEOUT", 0.05),
         patch.object(AccountHealth, "probe_timeout", 0.1),
+        patch.object(AccountHealth, "heartbeat_timeout", 0.1),
     ):
         yield
 

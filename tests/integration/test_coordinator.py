@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.tesla_resilient.const import DATA_INTERVAL_ACTIVE
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
@@ -120,7 +121,8 @@ async def test_active_car_is_read_more_often(
         {ATTR_ENTITY_ID: entity_id(hass, "switch", "charging")},
         blocking=True,
     )
-    for _ in range(4):
+    minutes = round(DATA_INTERVAL_ACTIVE.total_seconds() / 60)
+    for _ in range(minutes - 1):
         await advance(60)
     assert requests_to(fleet_api, "/vehicle_data") == 1
     car.battery_level = 75

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import aiohttp
+import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -18,6 +21,19 @@ from .common import VIN, Advance, requests_to
 
 VIN2 = "5YJ3E7EB0NF000002"
 INTERVAL = VEHICLE_LIST_INTERVAL.total_seconds()
+
+
+@pytest.fixture
+async def fleet_api(car: VirtualCar, socket_enabled: None) -> AsyncGenerator[FleetApiSimulator]:
+    """The account's cloud, with a token that outlives the day between two vehicle listings."""
+    sim = FleetApiSimulator(
+        car, clock=car.clock, wall_clock=car.wall_clock, token_lifetime_s=3 * INTERVAL
+    )
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
 
 
 def second_car(clock: FakeClock) -> VirtualCar:

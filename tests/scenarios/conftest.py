@@ -36,6 +36,7 @@ def fast_timeouts() -> Generator[None]:
     with (
         patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.05),
         patch.object(AccountHealth, "probe_timeout", 0.05),
+        patch.object(AccountHealth, "heartbeat_timeout", 0.05),
     ):
         yield
 

@@ -14,7 +14,12 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.const import CONF_ROUTE_PREFERENCE, CONF_SKIP_CLOUD_POLL
+from custom_components.tesla_resilient.const import (
+    CONF_ROUTE_PREFERENCE,
+    CONF_SKIP_CLOUD_POLL,
+    DATA_INTERVAL_ACTIVE,
+)
+from custom_components.tesla_resilient.health import Thresholds
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
@@ -24,6 +29,10 @@ from tests.scenarios.conftest import set_up
 
 CLOUD = "binary_sensor.tesla_cloud"
 STATUS = "sensor.tesla_cloud_status"
+
+DETECTION_S = Thresholds().heartbeat_interval + 20
+"""An outage is noticed by the next heartbeat, a minute at most, and confirmed by two fast
+probes (the scenarios' timeouts are milliseconds)."""
 
 
 async def run_for(advance: Advance, seconds: float, step: float = 2.0) -> None:
@@ -78,7 +87,7 @@ async def test_full_outage_keeps_the_car_usable(
     assert state_of(hass, "binary_sensor", "cloud_connection").state == "on"
 
     fleet_api.set_fault(fault)
-    await run_for(advance, 20)
+    await run_for(advance, DETECTION_S)
 
     assert cloud(hass) == "off"
     assert status(hass) == ("outage", ["auth", "commands", "data"], error)
@@ -109,7 +118,7 @@ async def test_recovery_and_flapping(
 
     async_track_state_change_event(hass, CLOUD, changed)
     fleet_api.set_fault(FaultKind.REFUSED)
-    await run_for(advance, 20)
+    await run_for(advance, DETECTION_S)
     since = hass.states.get(STATUS).attributes["since"]  # type: ignore[union-attr]
 
     for flap in range(40):
@@ -179,7 +188,7 @@ async def test_stale_data_is_degraded(
     car.user_present = True
     await set_up(hass, account_entry)
     fleet_api.set_fault(FaultKind.STALE_DATA)
-    await run_for(advance, 900, step=60)
+    await run_for(advance, DATA_INTERVAL_ACTIVE.total_seconds() + 120, step=60)
 
     assert status(hass)[:2] == ("degraded", ["data"])
     assert state_of(hass, "binary_sensor", "cloud_connection").state == "off"
