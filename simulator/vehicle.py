@@ -138,7 +138,11 @@ class VirtualCar:
 
     @property
     def keeps_awake(self) -> bool:
-        """Whether something stops the car from falling asleep."""
+        """Whether something stops the car from falling asleep.
+
+        While it does, the car counts as active; the idle period starts once nothing does (call
+        `touch` before ending what kept it awake, so the car sees the moment it ended).
+        """
         return (
             self.charging
             or self.climate_on
@@ -154,11 +158,9 @@ class VirtualCar:
             self.waking_until = None
             self.last_activity = now
             self._notify()
-        elif (
-            not self.asleep
-            and not self.keeps_awake
-            and now - self.last_activity >= self.idle_sleep_s
-        ):
+        elif not self.asleep and self.keeps_awake:
+            self.last_activity = now
+        elif not self.asleep and now - self.last_activity >= self.idle_sleep_s:
             self.asleep = True
             self._notify()
 

@@ -890,3 +890,17 @@ async def test_tokens_survive_a_restart_only_with_a_secret(
                 assert resp.status == 401
     finally:
         await second.stop()
+
+
+def test_idle_period_starts_when_what_kept_the_car_awake_ends(
+    car: VirtualCar, clock: FakeClock
+) -> None:
+    car.climate_on = True
+    clock.advance(2 * car.idle_sleep_s)
+    assert car.state == "online"
+    car.touch()
+    car.climate_on = False
+    clock.advance(car.idle_sleep_s - 1)
+    assert car.state == "online"
+    clock.advance(1)
+    assert car.state == "asleep"
