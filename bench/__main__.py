@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.figures import SPECS, Row, Status, evaluate, render_table
+from bench.figures import SPECS, Figure, Row, Status, evaluate, render_table
 from bench.scenarios import SCENARIOS, load
 from bench.session import BenchSession
 from bench.settings import Settings, real_monotonic
@@ -83,6 +83,7 @@ def _listing() -> str:
         keys = tuple(load(name).PRODUCES)
         produced.update(dict.fromkeys(keys, name))
         lines.append(f"  {name}: {', '.join(keys)}")
+    produced["bench_wall_s"] = "the run itself"
     lines.append("figures:")
     lines.extend(
         f"  {spec.key} ({spec.target_text()}): {produced.get(spec.key, 'no scenario yet')}"
@@ -137,16 +138,13 @@ def report(
     scenarios = {
         name: {
             "real_s": round(session.scenarios[name], 1) if name in session.scenarios else None,
-            "status": "failed"
-            if name in failed
-            else "ok"
-            if name in session.scenarios
-            else "not run",
+            "status": "failed" if name in failed else "ok",
             "error": failed.get(name),
         }
-        for name in SCENARIOS
+        for name in [*session.scenarios, *(n for n in failed if n not in session.scenarios)]
     }
     return {
+        **{row.spec.key: None if row.figure is None else row.figure.value for row in rows},
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "real_s": round(real_s, 1),
@@ -156,6 +154,7 @@ def report(
         "settings": session.settings.as_json(),
         "scenarios": scenarios,
         "figures": {row.spec.key: row.as_json() for row in rows},
+        "days": [record.as_json() for record in session.days],
     }
 
 
@@ -174,12 +173,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = real_monotonic()
     exit_code = int(pytest.main([arg for arg in _pytest_args(args) if arg], plugins=[session]))
     real_s = real_monotonic() - started
-    rows = evaluate(session.figures, session.failures)
+    # Home Assistant's modules load only after pytest-homeassistant-custom-component patched them.
+    from bench.days import day_figures, render_days  # noqa: PLC0415
+
+    wall = Figure("bench_wall_s", round(real_s, 1), False, detail={"scenarios": session.scenarios})
+    rows = evaluate([*session.figures, *day_figures(session.days), wall], session.failures)
     print()
     print(
         f"Tesla integrations against the simulated car (Bluetooth round trip "
         f"{args.ble_latency_ms:g} ms, cloud {args.cloud_latency_ms:g} ms), {real_s:.0f} s"
     )
+    if session.days:
+        print(render_days(session.days))
+        print()
     print(render_table(rows))
     args.json.write_text(
         json.dumps(report(session, rows, args, real_s, exit_code), indent=2) + "\n"

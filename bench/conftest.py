@@ -6,6 +6,7 @@ import pytest
 from _pytest.terminal import TerminalReporter
 
 import custom_components  # noqa: F401  (the project's package, before Home Assistant's test one)
+from bench.days import day_figures, render_days
 from bench.figures import evaluate, render_table
 from bench.session import SESSION_KEY, BenchSession
 
@@ -31,4 +32,7 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter, config: pytest.C
     if session is None or config.pluginmanager.is_registered(session):
         return
     terminalreporter.write_sep("-", "figures")
-    terminalreporter.write_line(render_table(evaluate(session.figures, session.failures)))
+    if session.days:
+        terminalreporter.write_line(render_days(session.days))
+    figures = [*session.figures, *day_figures(session.days)]
+    terminalreporter.write_line(render_table(evaluate(figures, session.failures)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -14,8 +15,9 @@ from homeassistant.helpers import entity_registry as er
 
 from bench.settings import real_monotonic
 from bench.simtime import SimulatedTime
+from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.fleet_api import FleetApiSimulator
-from simulator.vehicle import VirtualCar
+from simulator.vehicle import SleepModel, VirtualCar
 
 HOUR = 3600.0
 DAY_S = 24 * HOUR
@@ -48,6 +50,7 @@ def owner_arrives(car: VirtualCar) -> None:
 
 def owner_leaves(car: VirtualCar) -> None:
     """The owner switches the climate off and leaves: the car may sleep once idle."""
+    car.touch()
     car.user_present = False
     car.climate_on = False
     car.touch()
@@ -58,6 +61,98 @@ EVENING: tuple[Event, ...] = (
     Event(20 * HOUR, "owner leaves", owner_leaves),
 )
 """The default day: parked, awake from 18:00 to 20:00 (owner present, climate on)."""
+
+
+def drives_off(car: VirtualCar) -> None:
+    """The owner gets in and drives: the car wakes by itself and stays awake while driving."""
+    car.user_present = True
+    car.shift_state = "D"
+    car.speed_mph = 30
+    car.wake(USER)
+
+
+def parks(car: VirtualCar) -> None:
+    """The owner parks and walks away: the car may sleep once idle."""
+    car.touch()
+    car.shift_state = "P"
+    car.speed_mph = None
+    car.user_present = False
+    car.touch()
+
+
+def climate_from_phone(car: VirtualCar) -> None:
+    """The owner switches the climate on from the phone app: the car wakes and stays awake."""
+    car.climate_on = True
+    car.wake(USER)
+
+
+def climate_off_from_phone(car: VirtualCar) -> None:
+    """The owner switches the climate off again: the car may sleep once idle."""
+    car.touch()
+    car.climate_on = False
+    car.touch()
+
+
+COMMUTE: tuple[Event, ...] = (
+    Event(7.5 * HOUR, "owner drives to work", drives_off),
+    Event(8 * HOUR, "owner parks at work", parks),
+    Event(12.5 * HOUR, "owner starts the climate from the phone", climate_from_phone),
+    Event(12.75 * HOUR, "owner stops the climate from the phone", climate_off_from_phone),
+    Event(17 * HOUR, "owner drives home", drives_off),
+    Event(17.5 * HOUR, "owner parks at home", parks),
+    *EVENING,
+)
+"""A working day: driven to work and back, climate from the phone at noon, the evening at home."""
+
+
+class DayKind(StrEnum):
+    """Where the car spends the day, as far as Bluetooth is concerned."""
+
+    GARAGE = "garage"
+    """In Bluetooth range all day; the evening at home."""
+
+    AWAY = "away"
+    """Out of Bluetooth range all day (cloud only); the same evening, parked elsewhere."""
+
+    MIXED = "mixed"
+    """In range at night; driven off at 07:30, out of range 07:35 to 17:25, home at 17:30."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    """One kind of day: the car's events and when it is in Bluetooth range."""
+
+    kind: DayKind
+    events: tuple[Event, ...]
+    out_of_range: tuple[tuple[float, float], ...]
+
+    def in_range(self, at_s: float) -> bool:
+        """Whether the car is in Bluetooth range at a time of day."""
+        return not any(start <= at_s < end for start, end in self.out_of_range)
+
+    def range_changes(self) -> list[float]:
+        """Times of day at which the car enters or leaves Bluetooth range."""
+        return sorted({t for span in self.out_of_range for t in span if 0 < t < DAY_S})
+
+
+PLANS: dict[DayKind, DayPlan] = {
+    DayKind.GARAGE: DayPlan(DayKind.GARAGE, EVENING, ()),
+    DayKind.AWAY: DayPlan(DayKind.AWAY, EVENING, ((0.0, DAY_S),)),
+    DayKind.MIXED: DayPlan(DayKind.MIXED, COMMUTE, ((7.5 * HOUR + 300, 17.5 * HOUR - 300),)),
+}
+"""The days the benchmark lives, each under both sleep models."""
+
+VIN_BY_MODEL: dict[SleepModel, str] = {
+    SleepModel.SLEEPS: "5YJ3E7EB0NF000001",
+    SleepModel.KEPT_AWAKE: "5YJSA1E2XLF000001",
+}
+"""The car of each sleep model: a 2022 Model 3, and a 2020 Model S, which tesla-fleet-api (and so
+Home Assistant's tesla_fleet) reads as pre-2021 and lets fall asleep by pausing its poll."""
+
+NAME_BY_MODEL: dict[SleepModel, str] = {
+    SleepModel.SLEEPS: "Demo Model 3",
+    SleepModel.KEPT_AWAKE: "Demo Model S",
+}
 
 
 _NOT_ON = frozenset({STATE_OFF, STATE_UNAVAILABLE, STATE_UNKNOWN})
@@ -137,6 +232,7 @@ class DayResult:
     wakes_by_link: dict[str, int]
     awake_s: float
     requests_by_path: dict[str, int]
+    requests_by_kind: dict[str, int]
     jumps: int
     real_s: float
     token_refreshes: int
@@ -151,6 +247,11 @@ class DayResult:
         return self.data + self.commands + self.wakes
 
     @property
+    def requests(self) -> int:
+        """Every request the cloud received that day, free ones and unanswered ones included."""
+        return sum(self.requests_by_path.values())
+
+    @property
     def polling_wakes(self) -> int:
         """Wakes no owner caused; the day sends no command, so each one came from polling."""
         return sum(count for via, count in self.wakes_by_link.items() if via != USER)
@@ -160,6 +261,8 @@ class DayResult:
         return {
             "billable": {"data": self.data, "commands": self.commands, "wakes": self.wakes},
             "free_requests": self.free,
+            "requests": self.requests,
+            "requests_by_kind": self.requests_by_kind,
             "cost_usd_day": round(self.cost_usd, 4),
             "car_wakes_by_cause": self.wakes_by_link,
             "car_awake_h": round(self.awake_s / HOUR, 2),
@@ -185,6 +288,37 @@ def _path_kind(path: str) -> str:
     return "/".join(parts)
 
 
+def _range_event(proxy: SimulatedBluetoothProxy, plan: DayPlan, at_s: float) -> Event:
+    in_range = plan.in_range(at_s)
+
+    def apply(_car: VirtualCar) -> None:
+        proxy.in_range = in_range
+
+    return Event(at_s, "car back in Bluetooth range" if in_range else "car out of range", apply)
+
+
+_KINDS: tuple[tuple[str, str], ...] = (
+    ("status", "/status probe (free)"),
+    ("oauth2/v3/token", "token refresh (free)"),
+    ("vehicles/{vin}/vehicle_data", "vehicle data (data)"),
+    ("vehicles/{vin}/wake_up", "wake (wake)"),
+    ("vehicles/{vin}/command", "command (command)"),
+    ("vehicles/{vin}", "vehicle state (free)"),
+    ("api/1/products", "vehicle list (data)"),
+    ("api/1/vehicles", "vehicle list (data)"),
+    ("api/1/users", "account (data)"),
+)
+
+
+def _request_kind(path: str) -> str:
+    """Name a request by what it is and how Tesla bills it."""
+    kind = _path_kind(path)
+    for prefix, name in _KINDS:
+        if kind == prefix or kind.startswith(f"{prefix}/"):
+            return name
+    return kind
+
+
 async def simulate_day(
     time: SimulatedTime,
     car: VirtualCar,
@@ -193,6 +327,8 @@ async def simulate_day(
     events: Sequence[Event] = EVENING,
     *,
     length_s: float = DAY_S,
+    plan: DayPlan | None = None,
+    proxy: SimulatedBluetoothProxy | None = None,
 ) -> DayResult:
     """Run `length_s` of simulated time from now, applying `events`, and count what happened.
 
@@ -200,9 +336,14 @@ async def simulate_day(
     not part of it. Every scheduled timer fires on time (see SimulatedTime); the car is looked at
     every SAMPLE_S to record whether it sleeps.
 
+    With a `plan`, its events replace `events`, and `proxy` (when given) hears the car only
+    while the plan has it in range.
+
     The climate entities of `entry_id` must show the owner's climate on before the owner
-    leaves, and off again before the day ends; otherwise IntegrationLost is raised.
+    switches it off, and off again before the day ends; otherwise IntegrationLost is raised.
     """
+    if plan is not None:
+        events = plan.events
     started = real_monotonic()
     now = time.now()
     await time.advance_to(now + (QUIET_SECOND - now) % 60)
@@ -213,6 +354,12 @@ async def simulate_day(
     jumps_before = time.jumps
     start = time.now()
     pending = sorted(events, key=lambda event: event.at_s)
+    if plan is not None and proxy is not None:
+        proxy.in_range = plan.in_range(0.0)
+        pending = sorted(
+            [*pending, *(_range_event(proxy, plan, at) for at in plan.range_changes())],
+            key=lambda event: event.at_s,
+        )
     applied: list[str] = []
     awake_s = 0.0
     elapsed = 0.0
@@ -240,6 +387,7 @@ async def simulate_day(
         raise IntegrationLost(f"the integration under test {lost}")
     requests = cloud.requests[requests_before:]
     by_path = Counter(_path_kind(record.path) for record in requests)
+    by_kind = Counter(_request_kind(record.path) for record in requests)
     wakes = Counter(car.wakes)
     wakes.subtract(wakes_before)
     return DayResult(
@@ -251,6 +399,7 @@ async def simulate_day(
         wakes_by_link={via: count for via, count in wakes.items() if count},
         awake_s=awake_s,
         requests_by_path=dict(sorted(by_path.items())),
+        requests_by_kind=dict(sorted(by_kind.items())),
         jumps=time.jumps - jumps_before,
         real_s=real_monotonic() - started,
         token_refreshes=by_path.get("oauth2/v3/token", 0),

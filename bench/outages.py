@@ -16,8 +16,12 @@ from bench.settings import real_monotonic
 from simulator.fleet_api import FaultKind
 
 PROBE_PATH = "/status"
-SETTLE_S = 60.0
-"""The cloud answers normally at least this long before the next outage starts."""
+VEHICLE_PATH = "/api/1/vehicles/{vin}"
+"""The vehicle state call: while healthy it is the account's heartbeat."""
+
+SETTLE_S = 150.0
+"""The cloud answers normally at least this long (two heartbeats and more) before the next outage
+starts."""
 
 LIMIT_S = 900.0
 """Simulated seconds after which a detection or a recovery counts as never happening."""
@@ -56,7 +60,9 @@ class Cycle:
 
 
 def _probes(rig: Rig) -> list[float]:
-    return [record.at for record in rig.cloud.requests if record.path == PROBE_PATH]
+    """When the heartbeat or a probe reached the cloud: the cycle an outage can start in."""
+    beat = {PROBE_PATH, VEHICLE_PATH.format(vin=rig.car.vin)}
+    return [record.at for record in rig.cloud.requests if record.path in beat]
 
 
 async def _wait(rig: Rig, watch: EntityWatch, state: str, what: str) -> float:
@@ -75,10 +81,10 @@ async def _wait(rig: Rig, watch: EntityWatch, state: str, what: str) -> float:
 async def outage_cycle(rig: Rig, watch: EntityWatch, kind: FaultKind, rng: random.Random) -> Cycle:
     """Start an outage of `kind` at a random point of the healthy probe cycle, then end it.
 
-    The probe cycle is read off the simulated cloud: the gap between the last two /status
-    requests it received while healthy. The outage starts at an offset drawn uniformly from
-    that gap after a probe; the cloud comes back a random moment within RECOVERY_SPREAD_S after
-    the outage was declared.
+    The heartbeat cycle is read off the simulated cloud: the gap between the last two heartbeats
+    (vehicle state calls) it received while healthy. The outage starts at an offset drawn
+    uniformly from that gap after a heartbeat; the cloud comes back a random moment within
+    RECOVERY_SPREAD_S after the outage was declared.
     """
     await _wait(rig, watch, STATE_ON, "the cloud came back")
     await rig.time.advance(SETTLE_S)

@@ -33,8 +33,10 @@ CLOUD_ENTITY = "binary_sensor.tesla_cloud"
 STATUS_ENTITY = "sensor.tesla_cloud_status"
 """The Tesla cloud status: online, degraded, outage, auth_failed, rate_limited."""
 
-READY_LIMIT_S = 60.0
-"""How long after setup the car's lock may take to show a state."""
+READY_LIMIT_S = 150.0
+"""How long after setup the car's lock may take to show a state: a car set up out of Bluetooth
+range that Home Assistant still lists as heard gets its first cloud read from the next
+heartbeat, up to a minute later."""
 
 TOKEN_URL_TARGET = "custom_components.tesla_resilient.application_credentials.TOKEN_URL"
 

@@ -50,12 +50,20 @@ class Rig:
     simulated time, and `rig.time` moves every clock together.
     """
 
-    def __init__(self, ctx: Context, car: VirtualCar | None = None) -> None:
-        """Build the car (on a clock that reads the frozen wall time) and its cloud."""
+    def __init__(
+        self, ctx: Context, car: VirtualCar | None = None, *, vin: str | None = None, name: str = ""
+    ) -> None:
+        """Build the car (on a clock that reads the frozen wall time) and its cloud.
+
+        `vin` and `name` give the built car another VIN (and so its sleep model) and name.
+        """
         self.hass = ctx.hass
         self.settings = ctx.settings
         self.clock = FakeClock(start=time.time() - WALL_EPOCH)
-        self.car = car or VirtualCar(clock=self.clock, wall_clock=self.clock.wall)
+        extra: dict[str, Any] = {"vin": vin} if vin else {}
+        if name:
+            extra["display_name"] = name
+        self.car = car or VirtualCar(clock=self.clock, wall_clock=self.clock.wall, **extra)
         self.cloud = FleetApiSimulator(
             self.car,
             clock=self.clock,

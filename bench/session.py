@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from bench.figures import Failure, Figure
 from bench.settings import Settings
+
+if TYPE_CHECKING:
+    from bench.days import DayRecord
 
 SESSION_KEY = pytest.StashKey["BenchSession"]()
 
@@ -19,14 +24,22 @@ class BenchSession:
         self.figures: list[Figure] = []
         self.failures: list[Failure] = []
         self.scenarios: dict[str, float] = {}
+        self.days: list[DayRecord] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """Make the session reachable from fixtures."""
         config.stash[SESSION_KEY] = self
 
-    def record(self, scenario: str, figures: list[Figure], real_s: float) -> None:
-        """Keep a scenario's figures and how long it took."""
+    def record(
+        self,
+        scenario: str,
+        figures: list[Figure],
+        real_s: float,
+        days: list[DayRecord] | None = None,
+    ) -> None:
+        """Keep a scenario's figures, the days it lived and how long it took."""
         self.figures.extend(figures)
+        self.days.extend(days or ())
         self.scenarios[scenario] = real_s
 
     def fail(self, scenario: str, keys: tuple[str, ...], error: BaseException) -> None:

@@ -2,19 +2,22 @@
 
 A scenario module names the figures it measures in `PRODUCES`, says whether it needs Home
 Assistant's Bluetooth in `NEEDS_BLUETOOTH`, and measures in `async def run(ctx) -> list[Figure]`.
-A figure no scenario returns is reported as "not measured yet".
+A module with `VARIANTS` runs once per variant, each in a fresh Home Assistant, as
+`run(ctx, variant)`; the simulated days return `DayRecord`s, from which the day figures are
+derived. A figure no scenario returns is reported as "not measured yet".
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 SCENARIOS: tuple[str, ...] = (
-    "baseline_day",
-    "resilient_day",
-    "detection_hard",
-    "detection_blackhole",
+    "baseline_days",
+    "days",
+    "detection_loud",
+    "detection_silent",
     "recovery",
     "false_outages",
     "command_outage_overhead",
@@ -28,6 +31,11 @@ SCENARIOS: tuple[str, ...] = (
 def load(name: str) -> ModuleType:
     """Import the scenario module `name`."""
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def variants(name: str) -> tuple[Any, ...]:
+    """The variants scenario `name` runs, or (None,) when it runs once."""
+    return tuple(getattr(load(name), "VARIANTS", (None,)))
 
 
 def needs_bluetooth(name: str) -> bool:

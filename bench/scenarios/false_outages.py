@@ -28,14 +28,16 @@ from simulator.vehicle import VirtualCar
 PRODUCES = ("false_outages_24h",)
 NEEDS_BLUETOOTH = True
 BLIP_HOURS = (1.1, 3.3, 5.5, 9.2, 13.7, 16.4, 19.1, 22.6)
-"""Single 5xx blips: each lasts until one probe has been answered 503."""
+"""Single 5xx blips: each lasts until one /status probe has been answered 503, so the heartbeat
+(or another request) that met it first and that probe both failed."""
 
 RATE_LIMIT_HOURS = (2.2, 6.6, 11.4, 15.2, 21.3)
 """429 bursts of RATE_LIMIT_S each."""
 
 RATE_LIMIT_S = 60.0
-BLIP_LIMIT_S = 30.0
-"""A blip ends after this long even if no probe came (the figure's detail says so)."""
+BLIP_LIMIT_S = 120.0
+"""A blip ends after this long even if no probe came (the figure's detail says so): two
+heartbeats fall within it."""
 
 SKIP_CLOUD_POLL = "skip_cloud_poll_in_range"
 
@@ -137,6 +139,7 @@ def _owner_arrives(car: VirtualCar) -> None:
 
 
 def _owner_leaves(car: VirtualCar) -> None:
+    car.touch()
     car.user_present = False
     car.climate_on = False
     car.touch()

@@ -7,7 +7,7 @@ from bench.outages import run_cycles, summary
 from bench.rig import Context
 from simulator.fleet_api import FaultKind
 
-PRODUCES = ("detection_hard_s_p95",)
+PRODUCES = ("detection_loud_s_p95",)
 NEEDS_BLUETOOTH = True
 KINDS = (FaultKind.REFUSED, FaultKind.SERVER_ERROR)
 
@@ -19,4 +19,4 @@ async def run(ctx: Context) -> list[Figure]:
     detail["by_kind"] = {
         str(kind): summary([c.detected_s for c in cycles if c.kind is kind]) for kind in KINDS
     }
-    return [Figure("detection_hard_s_p95", percentile(samples, 0.95), True, samples, detail)]
+    return [Figure("detection_loud_s_p95", percentile(samples, 0.95), True, samples, detail)]
