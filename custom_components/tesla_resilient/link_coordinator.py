@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .state import VehicleState
@@ -14,7 +17,17 @@ class LinkCoordinator(DataUpdateCoordinator[VehicleState]):
     on: Home Assistant's error-level "Error fetching" log is replaced by one warning when reads
     start failing. Home Assistant still logs the recovery once, at info; the entities and repair
     issues tell the rest.
+
+    Entities hear of a read only when it changed something they show (`shown`: by default the
+    merged state's revision) or the link started or stopped working; a poll that learned
+    nothing new writes no state.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Set up the coordinator; listeners are told of changes only."""
+        kwargs.setdefault("always_update", False)
+        super().__init__(*args, **kwargs)
+        self.shown: Callable[[], Hashable] = lambda: self.data.revision
 
     def failure_message(self) -> str:
         """Return the warning's text for reads that start failing (the error follows it)."""
@@ -28,6 +41,7 @@ class LinkCoordinator(DataUpdateCoordinator[VehicleState]):
         raise_on_entry_error: bool = False,
     ) -> None:
         succeeded = self.last_update_success
+        before = self.shown()
         await super()._async_refresh(
             log_failures=False,
             raise_on_auth_failed=raise_on_auth_failed,
@@ -36,3 +50,5 @@ class LinkCoordinator(DataUpdateCoordinator[VehicleState]):
         )
         if log_failures and succeeded and not self.last_update_success:
             self.logger.warning("%s: %s", self.failure_message(), self.last_exception)
+        if self.last_update_success == succeeded and self.shown() != before:
+            self.async_update_listeners()

@@ -78,9 +78,13 @@ class FieldValue:
 
 @dataclass
 class VehicleState:
-    """The freshest value of every field either link has reported."""
+    """The freshest value of every field either link has reported.
+
+    `revision` counts the changes a user could see (a value, its source, or a value gone).
+    """
 
     fields: dict[Field, FieldValue] = field(default_factory=dict)
+    revision: int = field(default=0, compare=False)
 
     def update(self, values: Mapping[Field, Any], source: Source, at: float) -> set[Field]:
         """Merge values from one link; older news never replaces newer. Returns changed fields."""
@@ -92,6 +96,8 @@ class VehicleState:
             if current is None or current.value != value or current.source != source:
                 changed.add(key)
             self.fields[key] = FieldValue(value, source, at)
+        if changed:
+            self.revision += 1
         return changed
 
     def get(self, key: Field) -> FieldValue | None:
@@ -112,6 +118,8 @@ class VehicleState:
         }
         for key in dropped:
             del self.fields[key]
+        if dropped:
+            self.revision += 1
         return dropped
 
     def expire_from(self, source: Source, max_age: float, now: float) -> set[Field]:

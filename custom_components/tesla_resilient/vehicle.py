@@ -129,6 +129,7 @@ class VehicleRuntime:
             )
             if skip_cloud_data_in_range:
                 self._cloud_coordinator.skip_data = self.bluetooth_answers
+            self._cloud_coordinator.shown = lambda: (self.state.revision, self.cost.usd)
             self.links[Route.CLOUD] = self._cloud_attempt
         self._wake_lock = asyncio.Lock()
 
@@ -155,6 +156,12 @@ class VehicleRuntime:
     def attach_bluetooth(self, coordinator: BluetoothCoordinator) -> None:
         """Read and command the vehicle over Bluetooth as well."""
         self.bluetooth = coordinator
+        coordinator.shown = lambda: (
+            self.state.revision,
+            coordinator.link.in_range,
+            coordinator.link.rssi,
+            coordinator.stopped,
+        )
         self.links[Route.BLUETOOTH] = self._bluetooth_attempt
         self.bluetooth_ready = self.bluetooth_reachable
 

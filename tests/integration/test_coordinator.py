@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from homeassistant.components.homeassistant import (
@@ -12,12 +14,19 @@ from homeassistant.components.homeassistant import (
     SERVICE_UPDATE_ENTITY,
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.const import DATA_INTERVAL_ACTIVE
+from custom_components.tesla_resilient.const import DATA_INTERVAL_ACTIVE, DATA_INTERVAL_IDLE
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
@@ -218,3 +227,36 @@ async def test_a_cloud_outage_is_logged_once_as_a_warning_and_its_end_once(
     assert len(warnings) == 1
     assert warnings[0].startswith("Reading tesla_resilient cloud")
     assert len([r for r in ours if "recovered" in r.getMessage()]) == 1
+
+
+async def test_a_poll_that_learns_nothing_writes_no_state(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    advance: Advance,
+) -> None:
+    battery = entity_id(hass, "sensor", "battery_level")
+    written: list[str] = []
+
+    @callback
+    def is_battery(data: Mapping[str, Any]) -> bool:
+        return data["entity_id"] == battery
+
+    @callback
+    def seen(event: Event[Any]) -> None:
+        written.append(event.event_type)
+
+    hass.bus.async_listen(EVENT_STATE_REPORTED, seen, event_filter=is_battery)
+    hass.bus.async_listen(EVENT_STATE_CHANGED, seen, event_filter=is_battery)
+    car.sentry_mode = True
+    polled = state_calls(fleet_api)
+    for _ in range(5):
+        await advance(60)
+    assert state_calls(fleet_api) >= polled + 5
+    assert written == []
+
+    car.battery_level = 70
+    await advance(DATA_INTERVAL_IDLE.total_seconds())
+    assert written == [EVENT_STATE_CHANGED]
+    assert state_of(hass, "sensor", "battery_level").state == "70"
