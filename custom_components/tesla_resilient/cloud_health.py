@@ -30,15 +30,17 @@ PRICES_USD: Final[Mapping[Request, float]] = {
 }
 """Tesla's 2025 prices per billed request; every other request is free."""
 
-UNBILLED: Final = frozenset(
-    {Outcome.SERVER_ERROR, Outcome.TRANSPORT, Outcome.AUTH_FAILED, Outcome.RATE_LIMITED}
-)
-"""Outcomes Tesla does not bill: its own failures, refused credentials and rate limits."""
+UNBILLED: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
+"""Outcomes Tesla does not bill: answers of 500 and above, and no answer at all.
+
+Tesla bills every answer below 500 by its endpoint's category, refusals (401, 403, 408, 429)
+included (developer.tesla.com/docs/fleet-api/billing-and-limits).
+"""
 
 
 def request_cost(report: OutcomeReport) -> float:
-    """Return what Tesla bills for one request, in USD."""
-    if report.outcome in UNBILLED:
+    """Return what Tesla bills for one request, in USD; a request never sent costs nothing."""
+    if report.outcome in UNBILLED or not report.sent:
         return 0.0
     return PRICES_USD.get(report.request, 0.0)
 
