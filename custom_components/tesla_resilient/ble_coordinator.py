@@ -82,28 +82,24 @@ class BluetoothCoordinator(LinkCoordinator):
         """Poll `link` into `state`; `name` is the car's name in repair issues."""
         super().__init__(
             hass,
-            _LOGGER,
             config_entry=config_entry,
             name=f"{DOMAIN} bluetooth {link.vin[-6:]}",
             update_interval=BLUETOOTH_POLL_INTERVAL,
+            shown=lambda: (state.revision, link.in_range, link.rssi, self._stopped),
         )
         self.link = link
         self.state = state
         self.car_name = name or config_entry.title
         self.clock = clock or hass.data.get(DATA_CLOCK) or Clock()
-        self.data = state
         self._infotainment_at: float | None = None
         self._stopped = False
+        self.data = self.shown()
         self.awake = False
 
     @property
     def stopped(self) -> bool:
         """Whether Bluetooth is off for this car because an unexpected key answered."""
         return self._stopped
-
-    def failure_message(self) -> str:
-        """Return what the log says when the car stops answering over Bluetooth."""
-        return f"{self.car_name} is unavailable over Bluetooth"
 
     @callback
     def _async_refresh_finished(self) -> None:
@@ -118,7 +114,7 @@ class BluetoothCoordinator(LinkCoordinator):
         ):
             self.async_update_listeners()
 
-    async def _async_update_data(self) -> VehicleState:
+    async def async_read(self) -> None:
         """Read the status, then the infotainment categories when the car is awake and it is due."""
         if self._stopped:
             raise _update_failed(CarKeyMismatch())
@@ -142,7 +138,6 @@ class BluetoothCoordinator(LinkCoordinator):
         except BluetoothError as err:
             raise _update_failed(err) from err
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_KEY_NOT_PAIRED))
-        return self.state
 
     async def _async_read_infotainment(self) -> None:
         for category in CATEGORIES:

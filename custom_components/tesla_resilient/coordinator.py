@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -17,7 +17,6 @@ from .const import (
     DATA_INTERVAL_ACTIVE,
     DATA_INTERVAL_IDLE,
     DOMAIN,
-    LOGGER,
     RATE_LIMIT_BACKOFF,
 )
 from .link_coordinator import LinkCoordinator
@@ -52,14 +51,19 @@ class CloudVehicleCoordinator(LinkCoordinator):
         state: VehicleState,
         clock: Clock,
         location: bool,
+        shown: Callable[[], Hashable],
+        skip_data: Callable[[], bool] | None = None,
     ) -> None:
-        """Poll `vin` through `cloud` into `state`."""
+        """Poll `vin` through `cloud` into `state`; `shown` tells what its entities display.
+
+        `skip_data` says when the paid data call waits (while Bluetooth answers instead).
+        """
         super().__init__(
             hass,
-            LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} cloud {vin[-6:]}",
             update_interval=None,
+            shown=shown,
         )
         self.cloud = cloud
         self.vin = vin
@@ -70,8 +74,8 @@ class CloudVehicleCoordinator(LinkCoordinator):
         self.data_timestamp: float | None = None
         self.retry_at: float | None = None
         self._data_at: float | None = None
-        self.skip_data: Callable[[], bool] = lambda: False
-        self.data = state
+        self.skip_data: Callable[[], bool] = skip_data or (lambda: False)
+        self.data = shown()
         self._expired = False
         self._state_budget: float | None = None
 
@@ -87,10 +91,10 @@ class CloudVehicleCoordinator(LinkCoordinator):
         finally:
             self._state_budget = None
 
-    async def _async_update_data(self) -> VehicleState:
+    async def async_read(self) -> None:
         """Ask whether the car is awake, and read its data only when it is and it is due."""
         if self.holding_back(self.clock.monotonic()):
-            return self.state
+            return
         self.retry_at = None
         try:
             self.vehicle_state = await self.cloud.vehicle_state(self.vin, budget=self._state_budget)
@@ -126,7 +130,6 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 translation_key="cloud_error",
                 translation_placeholders={"error": str(err)},
             ) from err
-        return self.state
 
     def record(self, snapshot: CloudSnapshot) -> None:
         """Merge one data answer, dated by the car's own timestamp."""

@@ -16,8 +16,9 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpda
 from .ble_coordinator import BluetoothCoordinator
 from .cloud_health import CloudHealthCoordinator
 from .const import DOMAIN, SIGNAL_VEHICLE_ADDED
+from .link_coordinator import LinkCoordinator
 from .models import TeslaResilientConfigEntry
-from .state import Field, VehicleState
+from .state import Field
 from .vehicle import VehicleRuntime
 
 type VehicleAction = Callable[[VehicleRuntime], Awaitable[None]]
@@ -106,7 +107,7 @@ class VehicleDeviceEntity[CoordinatorT: DataUpdateCoordinator[Any]](
         self._attr_device_info = vehicle.device_info
 
 
-class TeslaResilientEntity(VehicleDeviceEntity[DataUpdateCoordinator[VehicleState]]):
+class TeslaResilientEntity(VehicleDeviceEntity[LinkCoordinator]):
     """An entity of one vehicle, updated whenever its merged state changes."""
 
     entity_description: VehicleEntityDescription

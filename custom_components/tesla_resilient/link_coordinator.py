@@ -1,54 +1,73 @@
-"""What the coordinators of both links share: a failing link is told once, as a warning."""
+"""What both links' coordinators share: a failure told once, entities told only of changes."""
 
 from __future__ import annotations
 
+import logging
+from abc import abstractmethod
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, Final
 
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .state import VehicleState
+from .const import LOGGER
+
+LINK_LOGGER: Final = LOGGER.getChild("link")
+"""The logger every link coordinator hands to Home Assistant's coordinator."""
+
+_FAILURE_MESSAGES: Final = frozenset(
+    {
+        "Error fetching %s data: %s",
+        "Timeout fetching %s data",
+        "Error requesting %s data: %s",
+        "Authentication failed while fetching %s data: %s",
+    }
+)
+"""What Home Assistant's coordinator logs at error level when a read fails (not a crash)."""
 
 
-class LinkCoordinator(DataUpdateCoordinator[VehicleState]):
-    """A coordinator reading one link to a car into the car's merged state.
+class _FailureAsWarning(logging.Filter):
+    """Tell a link that started failing as one warning, not as an error.
 
     A cloud outage, a car that drives off, a busy car or a dropped link is nothing a user can act
-    on: Home Assistant's error-level "Error fetching" log is replaced by one warning when reads
-    start failing. Home Assistant still logs the recovery once, at info; the entities and repair
-    issues tell the rest.
-
-    Entities hear of a read only when it changed something they show (`shown`: by default the
-    merged state's revision) or the link started or stopped working; a poll that learned
-    nothing new writes no state.
+    on; Home Assistant logs it once when reads start failing (and the recovery once, at info).
+    A crash in the code ("Unexpected error fetching ...") stays an error.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Set up the coordinator; listeners are told of changes only."""
-        kwargs.setdefault("always_update", False)
-        super().__init__(*args, **kwargs)
-        self.shown: Callable[[], Hashable] = lambda: self.data.revision
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.msg in _FAILURE_MESSAGES:
+            name = record.args[0] if isinstance(record.args, tuple) and record.args else "link"
+            detail = record.args[1] if isinstance(record.args, tuple) and record.args[1:] else ""
+            record.msg = "Reading %s failed: %s"
+            record.args = (name, detail or "timed out")
+            record.levelno = logging.WARNING
+            record.levelname = logging.getLevelName(logging.WARNING)
+        return True
 
-    def failure_message(self) -> str:
-        """Return the warning's text for reads that start failing (the error follows it)."""
-        return f"Reading {self.name} failed"
 
-    async def _async_refresh(
-        self,
-        log_failures: bool = True,
-        raise_on_auth_failed: bool = False,
-        scheduled: bool = False,
-        raise_on_entry_error: bool = False,
+LINK_LOGGER.addFilter(_FailureAsWarning())
+
+
+class LinkCoordinator(DataUpdateCoordinator[Hashable]):
+    """A coordinator reading one link to a car into the car's merged state.
+
+    Its data is what its entities show (`shown()`: the merged state's revision and whatever else
+    they read), so Home Assistant writes entity states only when a read changed something or the
+    link started or stopped working: a poll that learned nothing new writes no state.
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, *, shown: Callable[[], Hashable], **kwargs: Any
     ) -> None:
-        succeeded = self.last_update_success
-        before = self.shown()
-        await super()._async_refresh(
-            log_failures=False,
-            raise_on_auth_failed=raise_on_auth_failed,
-            scheduled=scheduled,
-            raise_on_entry_error=raise_on_entry_error,
-        )
-        if log_failures and succeeded and not self.last_update_success:
-            self.logger.warning("%s: %s", self.failure_message(), self.last_exception)
-        if self.last_update_success == succeeded and self.shown() != before:
-            self.async_update_listeners()
+        """Set up the coordinator on the links' logger; `shown` tells what entities display."""
+        super().__init__(hass, LINK_LOGGER, always_update=False, **kwargs)
+        self.shown = shown
+
+    async def _async_update_data(self) -> Hashable:
+        """Read the link into the merged state, then say what entities now show."""
+        await self.async_read()
+        return self.shown()
+
+    @abstractmethod
+    async def async_read(self) -> None:
+        """Read the link into the car's merged state; raise UpdateFailed when it fails."""

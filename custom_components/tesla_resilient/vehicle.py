@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .billing import CostMeter
 from .ble import BluetoothError
@@ -38,6 +37,7 @@ from .const import (
 )
 from .coordinator import CloudVehicleCoordinator
 from .health import Outcome
+from .link_coordinator import LinkCoordinator
 from .models import TeslaResilientConfigEntry
 from .router import (
     AttemptResult,
@@ -125,11 +125,16 @@ class VehicleRuntime:
         self._cloud_coordinator: CloudVehicleCoordinator | None = None
         if cloud is not None:
             self._cloud_coordinator = CloudVehicleCoordinator(
-                hass, entry, cloud, self.vin, state=self.state, clock=clock, location=location
+                hass,
+                entry,
+                cloud,
+                self.vin,
+                state=self.state,
+                clock=clock,
+                location=location,
+                shown=lambda: (self.state.revision, self.cost.usd),
+                skip_data=self.bluetooth_answers if skip_cloud_data_in_range else None,
             )
-            if skip_cloud_data_in_range:
-                self._cloud_coordinator.skip_data = self.bluetooth_answers
-            self._cloud_coordinator.shown = lambda: (self.state.revision, self.cost.usd)
             self.links[Route.CLOUD] = self._cloud_attempt
         self._wake_lock = asyncio.Lock()
 
@@ -145,7 +150,7 @@ class VehicleRuntime:
         return self._cloud_coordinator
 
     @property
-    def coordinator(self) -> DataUpdateCoordinator[VehicleState]:
+    def coordinator(self) -> LinkCoordinator:
         """The coordinator the vehicle's entities follow: the cloud's, else Bluetooth's."""
         if self._cloud_coordinator is not None:
             return self._cloud_coordinator
@@ -156,12 +161,6 @@ class VehicleRuntime:
     def attach_bluetooth(self, coordinator: BluetoothCoordinator) -> None:
         """Read and command the vehicle over Bluetooth as well."""
         self.bluetooth = coordinator
-        coordinator.shown = lambda: (
-            self.state.revision,
-            coordinator.link.in_range,
-            coordinator.link.rssi,
-            coordinator.stopped,
-        )
         self.links[Route.BLUETOOTH] = self._bluetooth_attempt
         self.bluetooth_ready = self.bluetooth_reachable
 
