@@ -283,7 +283,7 @@ async def _async_setup_account(
         cloud,
         AccountHealth(vins=[vehicle.vin for vehicle in listed]),
         clock=clock,
-        vehicles=vehicles,
+        vehicles=lambda: vehicles,
     )
     account = CloudAccount(cloud, health)
     entry.async_on_unload(cloud.add_outcome_listener(health.async_record))

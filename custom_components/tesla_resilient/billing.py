@@ -1,9 +1,14 @@
-"""The cloud's estimated bill per vehicle: this month's total, carried over restarts."""
+"""The cloud's estimated bill: what each request costs, each vehicle's month, kept over restarts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
+
+from .cloud_errors import OutcomeReport, Request
+from .health import Outcome
 
 
 def month_start(now: datetime) -> datetime:
@@ -35,3 +40,25 @@ class CostMeter:
         self.roll(now)
         if month is not None and month == self.month:
             self.usd += usd
+
+
+PRICES_USD: Final[Mapping[Request, float]] = {
+    Request.VEHICLE_DATA: 1 / 500,
+    Request.COMMAND: 1 / 1000,
+    Request.WAKE_UP: 1 / 50,
+}
+"""Tesla's 2025 prices per billed request; every other request is free."""
+
+UNBILLED: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
+"""Outcomes Tesla does not bill: answers of 500 and above, and no answer at all.
+
+Tesla bills every answer below 500 by its endpoint's category, refusals (401, 403, 408, 429)
+included (developer.tesla.com/docs/fleet-api/billing-and-limits).
+"""
+
+
+def request_cost(report: OutcomeReport) -> float:
+    """Return what Tesla bills for one request, in USD; a request never sent costs nothing."""
+    if report.outcome in UNBILLED or not report.sent:
+        return 0.0
+    return PRICES_USD.get(report.request, 0.0)

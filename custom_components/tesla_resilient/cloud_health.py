@@ -3,46 +3,50 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .billing import request_cost
 from .cloud import CloudLink
 from .cloud_errors import CloudError, OutcomeReport, Request
 from .const import DOMAIN, LOGGER
-from .health import AccountHealth, Beat, Capability, CloudStatus, Outcome
+from .health import AccountHealth, Beat, Capability, CloudStatus
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .billing import CostMeter
     from .clock import Clock
-    from .coordinator import CloudVehicleCoordinator
-    from .models import TeslaResilientConfigEntry
-    from .vehicle import VehicleRuntime
-
-PRICES_USD: Final[Mapping[Request, float]] = {
-    Request.VEHICLE_DATA: 1 / 500,
-    Request.COMMAND: 1 / 1000,
-    Request.WAKE_UP: 1 / 50,
-}
-"""Tesla's 2025 prices per billed request; every other request is free."""
-
-UNBILLED: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
-"""Outcomes Tesla does not bill: answers of 500 and above, and no answer at all.
-
-Tesla bills every answer below 500 by its endpoint's category, refusals (401, 403, 408, 429)
-included (developer.tesla.com/docs/fleet-api/billing-and-limits).
-"""
 
 
-def request_cost(report: OutcomeReport) -> float:
-    """Return what Tesla bills for one request, in USD; a request never sent costs nothing."""
-    if report.outcome in UNBILLED or not report.sent:
-        return 0.0
-    return PRICES_USD.get(report.request, 0.0)
+class HeartbeatTarget(Protocol):
+    """A vehicle's cloud poll, as the account's heartbeat drives it."""
+
+    def holding_back(self, now: float) -> bool:
+        """Whether a rate limit holds this vehicle's calls back at `now`."""
+
+    async def async_heartbeat(self, budget: float) -> None:
+        """Poll once as the heartbeat; the state call gets `budget` seconds."""
+
+
+class AccountVehicle(Protocol):
+    """What the account's health needs of one of its vehicles."""
+
+    cost: CostMeter
+
+    @property
+    def cloud_coordinator(self) -> HeartbeatTarget | None:
+        """The vehicle's cloud poll."""
+        ...
+
+    def bluetooth_says_awake(self) -> bool:
+        """Whether Bluetooth answers now and says the car is awake."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +67,19 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
     they show changes.
     """
 
-    config_entry: TeslaResilientConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: TeslaResilientConfigEntry,
+        entry: ConfigEntry,
         cloud: CloudLink,
         health: AccountHealth,
         *,
         clock: Clock,
-        vehicles: Mapping[str, VehicleRuntime],
+        vehicles: Callable[[], Mapping[str, AccountVehicle]],
     ) -> None:
-        """Watch `cloud` into `health`; `vehicles` tell whether Bluetooth sees them awake."""
+        """Watch `cloud` into `health`; `vehicles()` are the account's vehicles at the time."""
         super().__init__(
             hass,
             LOGGER,
@@ -112,13 +116,8 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         return dt_util.utc_from_timestamp(wall)
 
     def _bluetooth_says_awake(self, vin: str) -> bool:
-        vehicle = self.vehicles.get(vin)
-        return (
-            vehicle is not None
-            and vehicle.bluetooth is not None
-            and vehicle.bluetooth_answers()
-            and vehicle.bluetooth.awake
-        )
+        vehicle = self.vehicles().get(vin)
+        return vehicle is not None and vehicle.bluetooth_says_awake()
 
     @callback
     def async_record(self, report: OutcomeReport) -> None:
@@ -147,7 +146,7 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
                     report.at,
                     self._bluetooth_says_awake(report.vin),
                 )
-            if (vehicle := self.vehicles.get(report.vin)) is not None and (
+            if (vehicle := self.vehicles().get(report.vin)) is not None and (
                 cost := request_cost(report)
             ):
                 vehicle.cost.add(cost, dt_util.now())
@@ -163,11 +162,11 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
             self.update_interval = timedelta(seconds=wanted)
             self._schedule_refresh()
 
-    def _next_heartbeat(self, now: float) -> CloudVehicleCoordinator | None:
+    def _next_heartbeat(self, now: float) -> HeartbeatTarget | None:
         """Return the vehicle whose turn it is, skipping those a rate limit holds back."""
         polled = [
             coordinator
-            for vehicle in self.vehicles.values()
+            for vehicle in self.vehicles().values()
             if (coordinator := vehicle.cloud_coordinator) is not None
         ]
         for step in range(len(polled)):

@@ -23,8 +23,9 @@ from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
     from .clock import Clock
-    from .models import TeslaResilientConfigEntry
 
 _DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
 
@@ -39,12 +40,12 @@ class CloudVehicleCoordinator(LinkCoordinator):
     instead. A rate limit holds every call back until Tesla's Retry-After has passed.
     """
 
-    config_entry: TeslaResilientConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: TeslaResilientConfigEntry,
+        entry: ConfigEntry,
         cloud: CloudLink,
         vin: str,
         *,

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -38,7 +39,6 @@ from .const import (
 from .coordinator import CloudVehicleCoordinator
 from .health import Outcome
 from .link_coordinator import LinkCoordinator
-from .models import TeslaResilientConfigEntry
 from .router import (
     AttemptResult,
     Command,
@@ -90,7 +90,7 @@ class VehicleRuntime:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: TeslaResilientConfigEntry,
+        entry: ConfigEntry,
         cloud: CloudLink | None,
         summary: VehicleSummary,
         clock: Clock,
@@ -168,6 +168,10 @@ class VehicleRuntime:
         """Whether commands should try Bluetooth first: the car is heard and worth trying."""
         coordinator = self.bluetooth
         return coordinator is not None and not coordinator.stopped and coordinator.link.reachable
+
+    def bluetooth_says_awake(self) -> bool:
+        """Whether Bluetooth answers now and says the car is awake."""
+        return self.bluetooth is not None and self.bluetooth_answers() and self.bluetooth.awake
 
     def bluetooth_answers(self) -> bool:
         """Whether the car is in Bluetooth range and answered its latest Bluetooth read."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.tesla_resilient.billing import request_cost
 from custom_components.tesla_resilient.cloud_errors import OutcomeReport, Request
-from custom_components.tesla_resilient.cloud_health import request_cost
 from custom_components.tesla_resilient.health import Outcome
 
 VIN = "5YJ3E7EB0NF000001"
