@@ -164,6 +164,11 @@ class CloudLink:
         server: str = self._api.server
         return server
 
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        """Talk to another server of the same account from the next request on."""
+        self._api.server = url.rstrip("/")
+
     def add_outcome_listener(self, listener: OutcomeListener) -> Callable[[], None]:
         """Call `listener` with every classified outcome; returns a function that stops it."""
         self._listeners.append(listener)

@@ -147,7 +147,7 @@ class Env:
 
     def point_link_at(self, url: str) -> None:
         """Make the link send its requests to `url` (the path between it and Tesla broke)."""
-        self.link._api.server = url
+        self.link.base_url = url
 
 
 def _sim(kind: FaultKind, **params: float) -> Callable[[Env], None]:

@@ -144,6 +144,21 @@ async def test_refused_is_not_sent(link: CloudLink, fleet_api: FleetApiSimulator
     assert err.value.sent is False
 
 
+async def test_moving_to_another_server_takes_effect_at_the_next_request(
+    link: CloudLink, fleet_api: FleetApiSimulator, car: VirtualCar
+) -> None:
+    home = link.base_url
+    link.base_url = "http://127.0.0.1:9/"
+    assert link.base_url == "http://127.0.0.1:9"
+    with pytest.raises(CloudTransportError) as err:
+        await link.command(VIN, "door_lock")
+    assert err.value.sent is False
+    assert not car.executions["door_lock"]
+    link.base_url = home
+    await link.command(VIN, "door_lock")
+    assert car.executions["door_lock"] == 1
+
+
 @pytest.mark.freeze_time(tick=True)
 async def test_silence_is_maybe_sent(
     link: CloudLink, fleet_api: FleetApiSimulator, car: VirtualCar
