@@ -50,8 +50,6 @@ CATEGORIES: Final = (
 ISSUE_CAR_KEY_MISMATCH: Final = "car_key_mismatch"
 ISSUE_KEY_NOT_PAIRED: Final = "key_not_paired"
 
-_DRIVING_SHIFT: Final = frozenset({"d", "r", "n"})
-
 
 def _update_failed(err: BluetoothError) -> UpdateFailed:
     return UpdateFailed(
@@ -152,14 +150,7 @@ class BluetoothCoordinator(LinkCoordinator):
     def _infotainment_due(self) -> bool:
         if self._infotainment_at is None:
             return True
-        state = self.state
-        active = (
-            state.value(Field.CHARGING) is True
-            or state.value(Field.CLIMATE_ON) is True
-            or state.value(Field.USER_PRESENT) is True
-            or state.value(Field.SHIFT_STATE) in _DRIVING_SHIFT
-        )
-        interval = INFOTAINMENT_INTERVAL_ACTIVE if active else INFOTAINMENT_INTERVAL_IDLE
+        interval = INFOTAINMENT_INTERVAL_ACTIVE if self.state.active else INFOTAINMENT_INTERVAL_IDLE
         return self.clock.monotonic() - self._infotainment_at >= interval.total_seconds()
 
     @callback

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
     from .clock import Clock
 
-_DRIVING_SHIFT: frozenset[Any] = frozenset({"d", "r", "n"})
-
 
 class CloudVehicleCoordinator(LinkCoordinator):
     """Reads one vehicle from the cloud into its merged state.
@@ -191,12 +189,5 @@ class CloudVehicleCoordinator(LinkCoordinator):
         """
         if self._data_at is None:
             return True
-        state = self.state
-        active = (
-            state.value(Field.CHARGING) is True
-            or state.value(Field.CLIMATE_ON) is True
-            or state.value(Field.USER_PRESENT) is True
-            or state.value(Field.SHIFT_STATE) in _DRIVING_SHIFT
-        )
-        interval = DATA_INTERVAL_ACTIVE if active else DATA_INTERVAL_IDLE
+        interval = DATA_INTERVAL_ACTIVE if self.state.active else DATA_INTERVAL_IDLE
         return self.clock.monotonic() - self._data_at >= interval.total_seconds()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 
 class Source(StrEnum):
@@ -76,6 +76,10 @@ class FieldValue:
     at: float
 
 
+DRIVING_SHIFT: Final = frozenset({"d", "r", "n"})
+"""Shift states of a car that is moving or about to."""
+
+
 @dataclass
 class VehicleState:
     """The freshest value of every field either link has reported.
@@ -108,6 +112,16 @@ class VehicleState:
         """Return the freshest value of one field, or None when no link has reported it."""
         found = self.fields.get(key)
         return None if found is None else found.value
+
+    @property
+    def active(self) -> bool:
+        """Whether something is going on in the car: charging, climate, someone in it, driving."""
+        return (
+            self.value(Field.CHARGING) is True
+            or self.value(Field.CLIMATE_ON) is True
+            or self.value(Field.USER_PRESENT) is True
+            or self.value(Field.SHIFT_STATE) in DRIVING_SHIFT
+        )
 
     def expire(self, max_age: Callable[[Field], float | None], now: float) -> set[Field]:
         """Drop fields older than their maximum age; returns what became unknown."""
