@@ -46,15 +46,15 @@ def account_entry(rig: Rig, radio: Radio, options: Mapping[str, Any] | None = No
 
     The key is generated as pairing does and put on the car's key list.
     """
-    from custom_components.tesla_resilient.ble import (  # noqa: PLC0415
-        generate_private_key,
-        public_key_bytes,
-    )
     from custom_components.tesla_resilient.const import (  # noqa: PLC0415
         CONF_CAR_PUBLIC_KEY,
         CONF_PRIVATE_KEY,
         CONF_VIN,
         SUBENTRY_VEHICLE_KEY,
+    )
+    from custom_components.tesla_resilient.keys import (  # noqa: PLC0415
+        generate_private_key,
+        public_key_bytes,
     )
 
     private_key = generate_private_key()

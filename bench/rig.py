@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from unittest.mock import patch
 
-import bleak
 import jwt
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import (
@@ -127,9 +124,7 @@ class Radio:
     """The car's Bluetooth face, heard by a virtual proxy registered with Home Assistant.
 
     Needs Home Assistant's Bluetooth set up (the `enable_bluetooth` fixture). Each exchange over
-    the air takes `settings.ble_latency_s` of simulated time. tesla-fleet-api binds
-    `bleak.BleakClient` when first imported; inside the context it uses the name Home Assistant
-    gives it, as it does when imported after Bluetooth in a running Home Assistant.
+    the air takes `settings.ble_latency_s` of simulated time.
     """
 
     def __init__(self, rig: Rig) -> None:
@@ -138,15 +133,9 @@ class Radio:
         self.proxy = SimulatedBluetoothProxy(
             rig.hass, self.car, latency_s=rig.settings.ble_latency_s
         )
-        self._stack = ExitStack()
 
     async def __aenter__(self) -> Self:
         """Put the proxy on air."""
-        from tesla_fleet_api.tesla import bluetooth as fleet_bluetooth  # noqa: PLC0415
-        from tesla_fleet_api.tesla.vehicle import bluetooth as vehicle_bluetooth  # noqa: PLC0415
-
-        self._stack.enter_context(patch.object(vehicle_bluetooth, "BleakClient", bleak.BleakClient))
-        self._stack.enter_context(patch.object(fleet_bluetooth, "BleakClient", bleak.BleakClient))
         await self.proxy.async_start()
         return self
 
@@ -157,10 +146,7 @@ class Radio:
         tb: TracebackType | None,
     ) -> None:
         """Take the proxy off air."""
-        try:
-            await self.proxy.async_stop()
-        finally:
-            self._stack.close()
+        await self.proxy.async_stop()
 
     @property
     def address(self) -> str:

@@ -477,11 +477,11 @@ def _install_wrappers() -> None:
     from homeassistant import config_entries, data_entry_flow  # noqa: PLC0415
     from homeassistant.core import ServiceRegistry  # noqa: PLC0415
 
-    from custom_components.tesla_resilient import ble, diagnostics  # noqa: PLC0415
+    from custom_components.tesla_resilient import diagnostics, keys  # noqa: PLC0415
 
     for name, returns_pem in (("generate_private_key", True), ("load_private_key", False)):
-        if (function := getattr(ble, name, None)) is not None:
-            _replace(ble, name, _guard_key_source(function, returns_pem))
+        if (function := getattr(keys, name, None)) is not None:
+            _replace(keys, name, _guard_key_source(function, returns_pem))
     for name in ("async_get_config_entry_diagnostics", "async_get_device_diagnostics"):
         if (function := getattr(diagnostics, name, None)) is not None:
             _replace(diagnostics, name, _guard_payload(function, f"the diagnostics ({name})"))

@@ -19,9 +19,9 @@ INTEGRATION = ROOT / "custom_components" / "tesla_resilient"
 MANIFEST = json.loads((INTEGRATION / "manifest.json").read_text())
 LIBRARY = Path(tesla_fleet_api.__file__).parent
 
-LIBRARY_MODULES = frozenset({"ble.py", "cloud.py", "cloud_errors.py", "protocol.py"})
-"""The link modules, the cloud classification (it reads library errors) and the protocol module:
-the only ones that may import the library."""
+LIBRARY_MODULES = frozenset({"ble.py", "cloud.py", "cloud_errors.py", "protocol/proto.py"})
+"""The link modules, the cloud classification (it reads library errors) and the protocol package
+(its one import of the protobuf messages): the only ones that may import the library."""
 
 CORE_PINS = {
     "2025.6": "1.1.1",
@@ -147,7 +147,7 @@ def test_the_library_defines_private_names() -> None:
 def test_no_module_names_a_private_member_of_the_library() -> None:
     private = _library_private_names()
     offenders = {
-        path.name: uses
+        path.relative_to(INTEGRATION).as_posix(): uses
         for path in _python_files(INTEGRATION)
         if (uses := private_uses(path.read_text(encoding="utf-8"), private))
     }
@@ -156,7 +156,7 @@ def test_no_module_names_a_private_member_of_the_library() -> None:
 
 def test_no_module_subclasses_a_library_class() -> None:
     offenders = {
-        path.name: classes
+        path.relative_to(INTEGRATION).as_posix(): classes
         for path in _python_files(INTEGRATION)
         if (classes := library_subclasses(path.read_text(encoding="utf-8")))
     }
@@ -165,7 +165,9 @@ def test_no_module_subclasses_a_library_class() -> None:
 
 def test_only_the_links_and_the_protocol_module_import_the_library() -> None:
     importers = {
-        path.name for path in _python_files(INTEGRATION) if imports_library(path.read_text())
+        path.relative_to(INTEGRATION).as_posix()
+        for path in _python_files(INTEGRATION)
+        if imports_library(path.read_text())
     }
     assert importers <= LIBRARY_MODULES
 

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowManager
 from homeassistant.exceptions import HomeAssistantError
 
-from custom_components.tesla_resilient import ble, diagnostics
+from custom_components.tesla_resilient import diagnostics, keys
 from simulator import secrets as registry
 from tests import secret_guard
 from tests.faults import harness
@@ -152,7 +152,7 @@ def test_a_token_in_hex_or_base64_is_found() -> None:
 
 
 def test_the_run_knows_what_the_simulator_and_the_integration_made() -> None:
-    pem = ble.generate_private_key()
+    pem = keys.generate_private_key()
     kinds = {value: kind for value, kind in registry.known() if isinstance(value, str)}
 
     assert kinds[pem] == PRIVATE_KEY

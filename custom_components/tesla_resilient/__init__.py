@@ -31,6 +31,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from . import redaction
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
@@ -79,7 +80,8 @@ OUTAGE_OUTCOMES: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the service actions, which stay for as long as Home Assistant runs."""
+    """Keep Bluetooth keys out of the logs and register the service actions, for good."""
+    redaction.install()
     async_setup_services(hass)
     return True
 

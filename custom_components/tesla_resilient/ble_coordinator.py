@@ -11,17 +11,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .ble import (
-    BluetoothError,
-    BluetoothLink,
-    CarAsleep,
-    CarKeyMismatch,
-    CarOutOfRange,
-    Category,
-    KeyNotPaired,
-)
+from .ble import BluetoothLink
+from .ble_messages import Category
 from .clock import DATA_CLOCK, Clock
 from .const import BLUETOOTH_FIELD_MAX_AGE, DATA_INTERVAL_IDLE, DOMAIN
+from .errors import BluetoothError, CarAsleep, CarKeyMismatch, CarOutOfRange, KeyNotPaired
 from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
 

@@ -27,20 +27,8 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .ble import (
-    PAIRING_TIMEOUT_S,
-    VIN_RE,
-    BluetoothError,
-    BluetoothLink,
-    CarOutOfRange,
-    ConnectFailed,
-    NoConnectionSlot,
-    PairingRefused,
-    PairingTimedOut,
-    generate_private_key,
-    is_car_local_name,
-    vin_matches_local_name,
-)
+from . import redaction
+from .ble import PAIRING_TIMEOUT_S, BluetoothLink
 from .const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
@@ -49,6 +37,15 @@ from .const import (
     MODELS,
     SUBENTRY_VEHICLE_KEY,
 )
+from .errors import (
+    BluetoothError,
+    CarOutOfRange,
+    ConnectFailed,
+    NoConnectionSlot,
+    PairingRefused,
+    PairingTimedOut,
+)
+from .keys import VIN_RE, generate_private_key, is_car_local_name, vin_matches_local_name
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -158,6 +155,8 @@ class _PairingSteps[ContextT: FlowContext, ResultT: FlowResult[Any, Any], Handle
         assert self._vin is not None
         if self._private_key is None:
             self._private_key = await self.hass.async_add_executor_job(generate_private_key)
+        # A flow can run before the integration has set up anything: filter the logs first.
+        redaction.install()
         link = BluetoothLink(self.hass, self._vin, self._private_key, None, address=self._address)
         try:
             return await link.async_pair(PAIRING_TIMEOUT_S)

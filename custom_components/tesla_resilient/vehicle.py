@@ -14,7 +14,6 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .billing import CostMeter
-from .ble import BluetoothError
 from .ble_coordinator import BluetoothCoordinator
 from .clock import Clock
 from .cloud import CloudLink
@@ -37,6 +36,7 @@ from .const import (
     WAKE_TIMEOUT,
 )
 from .coordinator import CloudVehicleCoordinator
+from .errors import BluetoothError
 from .health import Outcome
 from .link_coordinator import LinkCoordinator
 from .router import (

@@ -1,101 +1,69 @@
 """Reassembly of the car's Bluetooth indications, fed through the callback the link subscribes.
 
-Each property drives the notify callback that `BluetoothLink` hands to Home Assistant's Bluetooth
-when it connects, so it covers the integration's own reassembly, not only the library's.
+Each property drives `Inbox.indication`, the callback `BluetoothLink` hands to Home Assistant's
+Bluetooth when it connects, so it covers the integration's own reassembly and the routing of
+answers to the domain waiting for them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Callable, Iterator
+import os
 from typing import Any
-from unittest.mock import MagicMock, patch
 
 import pytest
-from homeassistant.core import HomeAssistant
 from hypothesis import given
 from hypothesis import strategies as st
 from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import Domain, RoutableMessage
 
-from custom_components.tesla_resilient.ble import (
-    MAX_FRAME_BYTES,
-    SECRET_FILTER,
-    BluetoothLink,
-    generate_private_key,
-)
+from custom_components.tesla_resilient.ble import Inbox
+from custom_components.tesla_resilient.protocol import MAX_FRAME_BYTES
 from tests.fuzz.common import fuzz_settings
 
-VIN = "5YJ3E7EB0NF000001"
 DOMAINS = (Domain.DOMAIN_VEHICLE_SECURITY, Domain.DOMAIN_INFOTAINMENT)
-
-Notify = Callable[[Any, bytearray], None]
-
-
-class _Client:
-    """Stands in for an open GATT client; nothing is written in these tests."""
-
-    is_connected = True
-    mtu_size = 247
 
 
 class _Car:
-    """A link and the callback it subscribed with, reconnected on demand."""
+    """The link's inbox, started afresh for each connection as the link does."""
 
     def __init__(self) -> None:
-        self.link = BluetoothLink(MagicMock(spec=HomeAssistant), VIN, generate_private_key(), None)
-        self.vehicle: Any = self.link._vehicle
-        self.notify: Notify = self.reconnect()
+        self.inbox = Inbox(os.urandom(16))
 
-    def reconnect(self) -> Notify:
-        """Open a new connection the way the link does; return the callback it subscribed."""
-        subscribed: list[Notify] = []
-
-        async def open_client(on_notify: Notify, max_attempts: int) -> _Client:
-            subscribed.append(on_notify)
-            return _Client()
-
-        with patch.object(self.link, "async_open_client", open_client):
-            asyncio.run(self.vehicle.connect())
-        self.notify = subscribed[-1]
-        return self.notify
+    def reconnect(self) -> None:
+        """Open a new connection the way the link does: the inbox starts clean."""
+        self.inbox.reset()
 
     @property
     def address(self) -> bytes:
         """The routing address the car answers to."""
-        address: bytes = self.vehicle._from_destination
-        return address
+        return self.inbox.routing_address
 
     @property
     def pending(self) -> int:
         """Bytes of an incomplete frame the link holds."""
-        return len(self.vehicle._frames)
+        return len(self.inbox.frames)
 
     def feed(self, chunks: list[bytes]) -> None:
         """Deliver indications; the pending frame stays bounded after every one."""
         for chunk in chunks:
-            self.notify(None, bytearray(chunk))
+            self.inbox.indication(None, bytearray(chunk))
             assert self.pending <= MAX_FRAME_BYTES + 1
 
     def received(self) -> dict[int, list[bytes]]:
         """Drain what reached each domain's queue, serialized."""
         out: dict[int, list[bytes]] = {}
         for domain in DOMAINS:
-            queue = self.vehicle._queues[domain]
             items = out.setdefault(domain, [])
-            while not queue.empty():
-                message = queue.get_nowait()
+            for message in self.inbox.take(domain):
                 assert isinstance(message, RoutableMessage)
                 items.append(message.SerializeToString())
         return out
 
 
 @pytest.fixture(scope="module")
-def car() -> Iterator[_Car]:
-    """One link for every example; each example starts on a fresh connection."""
-    car = _Car()
-    yield car
-    SECRET_FILTER.unregister(car.link)
+def car() -> _Car:
+    """One inbox for every example; each example starts on a fresh connection."""
+    return _Car()
 
 
 def frame(message: bytes) -> bytes:

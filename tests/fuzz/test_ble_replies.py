@@ -9,7 +9,6 @@ a mutated copy or an earlier answer, or is replaced by a mutated copy.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
@@ -20,18 +19,14 @@ from google.protobuf.descriptor import FieldDescriptor
 from homeassistant.core import HomeAssistant
 from hypothesis import given
 from hypothesis import strategies as st
-from tesla_fleet_api.tesla.vehicle import commands as library_commands
 from tesla_fleet_api.tesla.vehicle.proto import car_server_pb2, signatures_pb2, vcsec_pb2
 from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import RoutableMessage
 
-from custom_components.tesla_resilient import ble
-from custom_components.tesla_resilient.ble import (
-    BluetoothError,
-    BluetoothLink,
-    Category,
-    generate_private_key,
-    public_key_bytes,
-)
+from custom_components.tesla_resilient import ble, ble_conversation
+from custom_components.tesla_resilient.ble import BluetoothLink
+from custom_components.tesla_resilient.ble_messages import Category
+from custom_components.tesla_resilient.errors import BluetoothError
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from simulator.ble_car import BleCar, BleConnection
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
@@ -217,17 +212,12 @@ def tamperer(monkeypatch: pytest.MonkeyPatch) -> Tamperer:
                 connection._indicate(framed[start : start + size])
 
     monkeypatch.setattr(BleConnection, "send", send)
-    # The link waits for each answer with _Vehicle._send's default; a lost answer costs that.
-    assert "wait_s" in inspect.signature(ble._Vehicle._send).parameters
-    monkeypatch.setattr(ble._Vehicle._send, "__defaults__", (ANSWER_WAIT_S,))
-    monkeypatch.setattr(ble, "WAKE_POLL_S", 0.01)
-    monkeypatch.setattr(ble, "WAKE_TIMEOUT_S", 0.1)
-
-    async def no_sleep(_seconds: float) -> None:
-        await asyncio.sleep(0)
-
-    # The library pauses 2 s before retrying a command the car asked to wait with.
-    monkeypatch.setattr(library_commands, "sleep", no_sleep)
+    monkeypatch.setattr(ble_conversation, "WAKE_POLL_S", 0.01)
+    monkeypatch.setattr(ble_conversation, "WAKE_TIMEOUT_S", 0.1)
+    # The link pauses before retrying a command the car asked to wait with, and lets an
+    # unauthenticated refusal wait a moment for an authentic answer.
+    monkeypatch.setattr(ble_conversation, "BUSY_RETRY_S", 0.0)
+    monkeypatch.setattr(ble, "REFUSAL_GRACE_S", ANSWER_WAIT_S / 5)
     return tamperer
 
 
@@ -242,7 +232,7 @@ async def new_link(
     """Make a link to a car that knows its key; every one is closed at the end.
 
     Each link meets a car just booted with the same keys and a seeded random source, so an
-    example replays byte for byte (hypothesis seeds the library's own random numbers).
+    example replays byte for byte (hypothesis seeds the random numbers).
     """
     links: list[BluetoothLink] = []
 
@@ -255,7 +245,13 @@ async def new_link(
         )
         ble_car.add_known_key(public_key_bytes(CLIENT_KEY_PEM))
         ble_proxy.ble_car = ble_car
-        link = BluetoothLink(hass, ble_car.car.vin, CLIENT_KEY_PEM, ble_car.public_key)
+        link = BluetoothLink(
+            hass,
+            ble_car.car.vin,
+            CLIENT_KEY_PEM,
+            ble_car.public_key,
+            response_timeout_s=ANSWER_WAIT_S,
+        )
         links.append(link)
         return link
 

@@ -8,11 +8,8 @@ from collections.abc import AsyncGenerator, Callable
 import pytest
 from homeassistant.core import HomeAssistant
 
-from custom_components.tesla_resilient.ble import (
-    BluetoothLink,
-    generate_private_key,
-    public_key_bytes,
-)
+from custom_components.tesla_resilient.ble import BluetoothLink
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.vehicle import VirtualCar

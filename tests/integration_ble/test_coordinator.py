@@ -17,7 +17,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.tesla_resilient.ble import BluetoothLink, public_key_bytes
+from custom_components.tesla_resilient.ble import BluetoothLink
 from custom_components.tesla_resilient.ble_coordinator import (
     INFOTAINMENT_INTERVAL_ACTIVE,
     ISSUE_CAR_KEY_MISMATCH,
@@ -26,6 +26,7 @@ from custom_components.tesla_resilient.ble_coordinator import (
 )
 from custom_components.tesla_resilient.clock import Clock
 from custom_components.tesla_resilient.const import CONF_VIN, DOMAIN
+from custom_components.tesla_resilient.keys import public_key_bytes
 from custom_components.tesla_resilient.state import Field, Source, VehicleState
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy

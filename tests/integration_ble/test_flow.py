@@ -16,7 +16,6 @@ from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_config_flow
 
 from custom_components.tesla_resilient import config_flow
-from custom_components.tesla_resilient.ble import load_private_key, public_key_bytes
 from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
@@ -24,6 +23,7 @@ from custom_components.tesla_resilient.const import (
     DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
+from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes
 from custom_components.tesla_resilient.pairing import (
     BluetoothPairingFlowMixin,
     VehicleKeySubentryFlow,

@@ -18,24 +18,25 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.tesla_resilient.ble import (
-    IDLE_DISCONNECT_S,
-    BluetoothLink,
+from custom_components.tesla_resilient.ble import IDLE_DISCONNECT_S, BluetoothLink
+from custom_components.tesla_resilient.ble_messages import Category
+from custom_components.tesla_resilient.errors import (
     CarAsleep,
     CarKeyMismatch,
     CarOutOfRange,
-    Category,
     CommandRejected,
     KeyNotPaired,
     LinkLost,
     UnsupportedCommand,
     UntrustedResponse,
+)
+from custom_components.tesla_resilient.keys import (
     is_car_local_name,
     local_name,
     public_key_bytes,
-    session_info_tag,
     vin_matches_local_name,
 )
+from custom_components.tesla_resilient.protocol import session_info_tag
 from custom_components.tesla_resilient.router import Delivery
 from custom_components.tesla_resilient.state import Field
 from simulator.ble_car import BleCar

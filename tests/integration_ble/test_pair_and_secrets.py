@@ -10,16 +10,14 @@ from collections.abc import AsyncGenerator
 import pytest
 from cryptography.hazmat.primitives import serialization
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
-from custom_components.tesla_resilient.ble import (
-    REDACTED,
-    BluetoothLink,
-    Category,
-    PairingRefused,
-    PairingTimedOut,
-    load_private_key,
-    public_key_bytes,
-)
+from custom_components.tesla_resilient.ble import BluetoothLink
+from custom_components.tesla_resilient.ble_messages import Category
+from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.errors import PairingRefused, PairingTimedOut
+from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes
+from custom_components.tesla_resilient.redaction import REDACTED
 from custom_components.tesla_resilient.state import Field
 from simulator.ble_car import PAIRING_TIMEOUT_S as CAR_PAIRING_WINDOW_S
 from simulator.ble_car import BleCar
@@ -37,7 +35,12 @@ async def new_link(
     ble_proxy: SimulatedBluetoothProxy,
     private_key_pem: str,
 ) -> AsyncGenerator[BluetoothLink]:
-    """A link with a key the car does not know yet and no pinned car key."""
+    """A link with a key the car does not know yet and no pinned car key.
+
+    The integration is set up first, as it is whenever a link exists outside a pairing flow:
+    that is what puts the log filter in place.
+    """
+    assert await async_setup_component(hass, DOMAIN, {})
     link = BluetoothLink(hass, car.vin, private_key_pem, None)
     try:
         yield link

@@ -11,7 +11,6 @@ from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
 from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
@@ -20,6 +19,7 @@ from custom_components.tesla_resilient.const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from custom_components.tesla_resilient.health import AccountHealth
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.fleet_api import FleetApiSimulator

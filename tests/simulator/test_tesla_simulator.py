@@ -43,10 +43,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 import simulator.ha
-
-# Imported before Home Assistant mounts its test configuration, so that `custom_components` is
-# this repository's package and Tesla Resilient can be found.
-from custom_components.tesla_resilient.ble import generate_private_key, public_key_bytes
 from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
@@ -54,6 +50,10 @@ from custom_components.tesla_resilient.const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from custom_components.tesla_resilient.const import DOMAIN as TESLA_RESILIENT
+
+# Imported before Home Assistant mounts its test configuration, so that `custom_components` is
+# this repository's package and Tesla Resilient can be found.
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from simulator.ble_car import VCSEC
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.ha.tesla_simulator import (
@@ -590,7 +590,7 @@ async def test_the_demo_key_is_added_to_an_account_from_an_earlier_run(
 async def test_a_new_key_pairs_through_add_bluetooth_key_and_the_key_card_button(
     hass: HomeAssistant,
     socket_enabled: None,
-    tesla_ble_through_ha: None,
+    ha_bluetooth: None,
     ble_no_backoff: None,
     tesla_simulator_integration: None,
 ) -> None:

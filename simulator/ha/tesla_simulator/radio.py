@@ -12,16 +12,16 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 
-from custom_components.tesla_resilient.ble import (
-    InvalidPrivateKey,
-    generate_private_key,
-    public_key_bytes,
-)
 from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
     CONF_VIN,
     SUBENTRY_VEHICLE_KEY,
+)
+from custom_components.tesla_resilient.keys import (
+    InvalidPrivateKey,
+    generate_private_key,
+    public_key_bytes,
 )
 from simulator.ble_car import BleCar
 from simulator.ble_crypto import private_key_from_scalar

@@ -1,0 +1,1 @@
+"""The integration's own vehicle-command protocol, checked against Tesla's vectors."""
