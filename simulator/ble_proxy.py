@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Buffer, Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from uuid import UUID
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -53,8 +54,6 @@ READ_HANDLE = 0x0014
 READ_CCCD_HANDLE = 0x0015
 VERSION_HANDLE = 0x0017
 
-CharSpecifier = BleakGATTCharacteristic | int | str | UUID
-
 
 class LinkFault(Enum):
     """A radio fault the proxy puts on every link while it is set."""
@@ -88,134 +87,33 @@ class BluetoothCar(Protocol):
         """Open a link; replies arrive through `indicate`."""
 
 
-class _Service(BleakGATTService):
-    """A GATT service of the simulated car."""
-
-    def __init__(self, handle: int, uuid: str) -> None:
-        super().__init__(None)
-        self._handle = handle
-        self._uuid = uuid
-        self._characteristics: list[BleakGATTCharacteristic] = []
-
-    @property
-    def handle(self) -> int:
-        """The service's handle."""
-        return self._handle
-
-    @property
-    def uuid(self) -> str:
-        """The service's UUID."""
-        return self._uuid
-
-    @property
-    def characteristics(self) -> list[BleakGATTCharacteristic]:
-        """The service's characteristics."""
-        return self._characteristics
-
-    def add_characteristic(self, characteristic: BleakGATTCharacteristic) -> None:
-        """Attach a characteristic."""
-        self._characteristics.append(characteristic)
-
-
-class _Characteristic(BleakGATTCharacteristic):
-    """A GATT characteristic of the simulated car."""
-
-    def __init__(
-        self, service: _Service, handle: int, uuid: str, properties: list[str], mtu: int
-    ) -> None:
-        super().__init__(None, lambda: mtu - 3)
-        self._service = service
-        self._handle = handle
-        self._uuid = uuid
-        self._properties = properties
-        self._descriptors: list[BleakGATTDescriptor] = []
-
-    @property
-    def service_uuid(self) -> str:
-        """The UUID of the service holding this characteristic."""
-        return self._service.uuid
-
-    @property
-    def service_handle(self) -> int:
-        """The handle of the service holding this characteristic."""
-        return self._service.handle
-
-    @property
-    def handle(self) -> int:
-        """The characteristic's value handle."""
-        return self._handle
-
-    @property
-    def uuid(self) -> str:
-        """The characteristic's UUID."""
-        return self._uuid
-
-    @property
-    def properties(self) -> list[str]:
-        """The operations the characteristic supports."""
-        return self._properties
-
-    @property
-    def descriptors(self) -> list[BleakGATTDescriptor]:
-        """The characteristic's descriptors."""
-        return self._descriptors
-
-    def get_descriptor(self, specifier: int | str | UUID) -> BleakGATTDescriptor | None:
-        """Find a descriptor by handle or UUID."""
-        for descriptor in self._descriptors:
-            if isinstance(specifier, int):
-                if descriptor.handle == specifier:
-                    return descriptor
-            elif descriptor.uuid == normalize_uuid_str(str(specifier)):
-                return descriptor
-        return None
-
-    def add_descriptor(self, descriptor: BleakGATTDescriptor) -> None:
-        """Attach a descriptor."""
-        self._descriptors.append(descriptor)
-
-
-class _Descriptor(BleakGATTDescriptor):
-    """A GATT descriptor of the simulated car."""
-
-    def __init__(self, characteristic: _Characteristic, handle: int, uuid: str) -> None:
-        super().__init__(None)
-        self._characteristic = characteristic
-        self._handle = handle
-        self._uuid = uuid
-
-    @property
-    def characteristic_uuid(self) -> str:
-        """The UUID of the characteristic holding this descriptor."""
-        return self._characteristic.uuid
-
-    @property
-    def characteristic_handle(self) -> int:
-        """The handle of the characteristic holding this descriptor."""
-        return self._characteristic.handle
-
-    @property
-    def uuid(self) -> str:
-        """The descriptor's UUID."""
-        return self._uuid
-
-    @property
-    def handle(self) -> int:
-        """The descriptor's handle."""
-        return self._handle
+BLEAK_2: Final = "handle" in inspect.signature(BleakGATTService.__init__).parameters
+"""Whether bleak's GATT classes are plain data (bleak 1.0 and later) or abstract (0.22)."""
 
 
 def tesla_services(mtu: int = NEGOTIATED_MTU) -> BleakGATTServiceCollection:
     """Build the GATT table a Tesla exposes: write, indicate and version characteristics."""
+    if not BLEAK_2:
+        from simulator.bleak_022 import abstract_gatt_services  # noqa: PLC0415
+
+        return abstract_gatt_services(mtu)
     collection = BleakGATTServiceCollection()
-    service = _Service(SERVICE_HANDLE, SERVICE_UUID)
+    service = BleakGATTService(None, SERVICE_HANDLE, SERVICE_UUID)
     collection.add_service(service)
-    write = _Characteristic(service, WRITE_HANDLE, WRITE_UUID, ["write"], mtu)
-    read = _Characteristic(service, READ_HANDLE, READ_UUID, ["indicate"], mtu)
-    version = _Characteristic(service, VERSION_HANDLE, VERSION_UUID, ["read"], mtu)
-    for characteristic in (write, read, version):
+    read = BleakGATTCharacteristic(
+        None, READ_HANDLE, READ_UUID, ["indicate"], lambda: mtu - 3, service
+    )
+    for characteristic in (
+        BleakGATTCharacteristic(
+            None, WRITE_HANDLE, WRITE_UUID, ["write"], lambda: mtu - 3, service
+        ),
+        read,
+        BleakGATTCharacteristic(
+            None, VERSION_HANDLE, VERSION_UUID, ["read"], lambda: mtu - 3, service
+        ),
+    ):
         collection.add_characteristic(characteristic)
-    collection.add_descriptor(_Descriptor(read, READ_CCCD_HANDLE, CCCD_UUID))
+    collection.add_descriptor(BleakGATTDescriptor(None, READ_CCCD_HANDLE, CCCD_UUID, read))
     return collection
 
 
@@ -246,10 +144,10 @@ class SimulatedBleakClient(BaseBleakClient):
         """Whether the link to the car is up."""
         return self._connection is not None
 
-    async def connect(self, **kwargs: Any) -> bool:
-        """Open a link to the car through the proxy."""
+    async def connect(self, pair: bool = False, **kwargs: Any) -> None:
+        """Open a link to the car through the proxy (bleak 2 passes `pair`, 0.22 does not)."""
         if self._connection is not None:
-            return True
+            return
         proxy = self._proxy
         self._require_in_range()
         await proxy.async_air_delay()
@@ -263,16 +161,14 @@ class SimulatedBleakClient(BaseBleakClient):
             raise BleakError(f"{self.address} refused the connection: {err}") from err
         self.services = tesla_services(NEGOTIATED_MTU)
         proxy.client_connected(self)
-        return True
 
     def _require_in_range(self) -> None:
         if not self._proxy.in_range:
             raise TimeoutError(f"{self.address} did not answer through {self._proxy.name}")
 
-    async def disconnect(self) -> bool:
+    async def disconnect(self) -> None:
         """Close the link; the disconnect callback is kept for drops the client did not ask for."""
         self._close()
-        return True
 
     def drop(self) -> None:
         """Lose the link as a car that drives away does, and tell the client."""
@@ -290,11 +186,11 @@ class SimulatedBleakClient(BaseBleakClient):
         connection.close()
         self._proxy.client_disconnected(self)
 
-    async def pair(self, *args: Any, **kwargs: Any) -> bool:
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
         """Bond with the peripheral; a Tesla does not use Bluetooth bonding."""
         raise NotImplementedError
 
-    async def unpair(self) -> bool:
+    async def unpair(self) -> None:
         """Remove a bond; a Tesla does not use Bluetooth bonding."""
         raise NotImplementedError
 
@@ -307,18 +203,23 @@ class SimulatedBleakClient(BaseBleakClient):
             raise BleakError("Not connected")
         return self.services
 
-    def _characteristic(self, specifier: CharSpecifier) -> BleakGATTCharacteristic:
+    def _characteristic(self, specifier: object) -> BleakGATTCharacteristic:
+        """Resolve what the client passed: bleak 2 passes the characteristic, 0.22 a specifier."""
         if isinstance(specifier, BleakGATTCharacteristic):
             self._services()
             return specifier
+        if not isinstance(specifier, int | str | UUID):
+            raise BleakError(f"Characteristic {specifier!r} was not found")
         characteristic = self._services().get_characteristic(specifier)
         if characteristic is None:
             raise BleakError(f"Characteristic {specifier} was not found")
         return characteristic
 
-    async def read_gatt_char(self, char_specifier: CharSpecifier, **kwargs: Any) -> bytearray:
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, **kwargs: Any
+    ) -> bytearray:
         """Read the version characteristic."""
-        characteristic = self._characteristic(char_specifier)
+        characteristic = self._characteristic(characteristic)
         if "read" not in characteristic.properties:
             raise BleakError(f"Characteristic {characteristic.uuid} is not readable")
         await self._proxy.async_air_delay()
@@ -329,7 +230,7 @@ class SimulatedBleakClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, data: Buffer, response: bool
     ) -> None:
         """Write to the car's write characteristic; replies come back as indications."""
-        self._characteristic(characteristic)
+        characteristic = self._characteristic(characteristic)
         if "write" not in characteristic.properties or not response:
             raise BleakError(f"Characteristic {characteristic.uuid} takes writes with response")
         value = bytes(data)
@@ -348,19 +249,25 @@ class SimulatedBleakClient(BaseBleakClient):
         if fault is LinkFault.DROP_BEFORE_REPLY:
             self.drop()
 
-    async def read_gatt_descriptor(self, handle: int, **kwargs: Any) -> bytearray:
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, **kwargs: Any
+    ) -> bytearray:
         """Read the indication switch (CCCD) of the car's indicate characteristic."""
-        self._descriptor(handle)
+        self._descriptor(descriptor)
         return bytearray(CCCD_INDICATE if self._notify is not None else CCCD_OFF)
 
-    async def write_gatt_descriptor(self, handle: int, data: Buffer) -> None:
+    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Buffer) -> None:
         """Switch indications off through the CCCD; switching on needs `start_notify`."""
-        self._descriptor(handle)
+        self._descriptor(descriptor)
         if bytes(data) != CCCD_OFF:
             raise BleakError("Enable indications with start_notify")
         self._notify = None
 
-    def _descriptor(self, handle: int) -> BleakGATTDescriptor:
+    def _descriptor(self, specifier: object) -> BleakGATTDescriptor:
+        """Resolve what the client passed: bleak 2 passes the descriptor, 0.22 its handle."""
+        handle = specifier.handle if isinstance(specifier, BleakGATTDescriptor) else specifier
+        if not isinstance(handle, int):
+            raise BleakError(f"Descriptor {specifier!r} was not found")
         descriptor = self._services().get_descriptor(handle)
         if descriptor is None:
             raise BleakError(f"Descriptor {handle} was not found")
@@ -370,14 +277,14 @@ class SimulatedBleakClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
     ) -> None:
         """Subscribe to the car's indications."""
-        self._characteristic(characteristic)
+        characteristic = self._characteristic(characteristic)
         if "indicate" not in characteristic.properties:
             raise BleakError(f"Characteristic {characteristic.uuid} does not indicate")
         self._notify = callback
 
-    async def stop_notify(self, char_specifier: CharSpecifier) -> None:
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         """Unsubscribe from the car's indications."""
-        self._characteristic(char_specifier)
+        self._characteristic(characteristic)
         self._notify = None
 
     def _on_indication(self, chunk: bytes) -> None:
