@@ -1,4 +1,12 @@
-"""The virtual car's Bluetooth LE face: Tesla's vehicle-command protocol, answered by the car."""
+"""The virtual car's Bluetooth LE face: Tesla's vehicle-command protocol, answered by the car.
+
+Sources: teslamotors/vehicle-command (`pkg/protocol/protocol.md`, `pkg/connector/ble`,
+`internal/authentication`, `pkg/vehicle/security.go` for pairing) and the corrected notes in
+reference/ble-protocol.md. What a car answers to an add-key request, and when, is not
+documented: by default this car stays silent until the key card is tapped and then answers
+once (`PairingAnswers`), accepts the request bare or inside a RoutableMessage, and can be told
+to answer WAIT at once or never to answer.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +55,9 @@ MAX_FRAME_BYTES = 1024
 FRAME_TIMEOUT_S = 1.0
 """A partial frame is discarded after this long without a new chunk."""
 
-PAIRING_TIMEOUT_S = 30.0
-"""How long the car waits for a key-card tap after a pairing request."""
+PAIRING_TIMEOUT_S = 90.0
+"""How long the car waits for a key-card tap after a pairing request (longer than a phone's
+one-minute wait, so the client's patience ends first)."""
 
 MAX_CONNECTIONS = 3
 MAX_EXPIRES_AT = 1 << 30
@@ -68,6 +77,17 @@ Random = Callable[[int], bytes]
 def local_name(vin: str) -> str:
     """Return the BLE local name a car with this VIN advertises."""
     return crypto.local_name(vin)
+
+
+class PairingAnswers(Enum):
+    """What the car says about an add-key request, and when."""
+
+    AFTER_TAP = "after_tap"
+    """Nothing until the key card is tapped (or the request ends), then one terminal answer."""
+    WAIT_AT_ONCE = "wait_at_once"
+    """WAIT at once, then the terminal answer (the form tesla-fleet-api waits for)."""
+    NEVER = "never"
+    """Nothing at all: a tap adds the key silently; only a handshake shows it."""
 
 
 class Busy(Enum):
@@ -115,6 +135,7 @@ class _PendingPairing:
     role: int
     reply_to: _ReplyTo
     deadline: float
+    requested_at: float
 
 
 class BleConnection:
@@ -216,6 +237,10 @@ class BleCar:
         self._sessions: dict[tuple[int, bytes], _Session] = {}
         self._connections: list[BleConnection] = []
         self._pairing: _PendingPairing | None = None
+        self.pairing_answers = PairingAnswers.AFTER_TAP
+        """How the car answers add-key requests."""
+        self.tap_after_s: float | None = None
+        """While set, the owner taps the key card this many seconds after a pairing request."""
         self.handshakes = 0
         self.busy: Busy | None = None
         """While set, signed messages are answered as busy and not run."""
@@ -276,14 +301,17 @@ class BleCar:
 
     def tap_key_card(self) -> None:
         """Approve the pending pairing request, as a key card tapped on the console does."""
-        self.tick()
+        self._close_pairing_window()
+        self._approve()
+
+    def _approve(self) -> None:
         pending = self._pairing
         if pending is None:
             _LOGGER.debug("Key card tapped with no pairing request waiting")
             return
         self._pairing = None
         self.add_known_key(pending.key, pending.role)
-        self._send_vcsec(
+        self._answer_pairing(
             pending.reply_to, _whitelist_status(_WL.WHITELISTOPERATION_INFORMATION_NONE)
         )
 
@@ -302,7 +330,20 @@ class BleCar:
         self._start_epoch()
 
     def tick(self) -> None:
-        """Apply what the car's clock decides on its own: the pairing window closing."""
+        """Apply what the car's clock decides: the owner's tap when due, the window closing."""
+        pending = self._pairing
+        now = self.car.clock()
+        if (
+            pending is not None
+            and self.tap_after_s is not None
+            and now >= pending.requested_at + self.tap_after_s
+            and now < pending.deadline
+        ):
+            self._approve()
+            return
+        self._close_pairing_window()
+
+    def _close_pairing_window(self) -> None:
         pending = self._pairing
         if pending is not None and self.car.clock() >= pending.deadline:
             self._finish_pairing(
@@ -409,7 +450,9 @@ class BleCar:
         if which == "WhitelistOperation" and operation.HasField(
             "addKeyToWhitelistAndAddPermissions"
         ):
-            self._send_vcsec(reply_to, self._request_pairing(reply_to, operation))
+            answer = self._request_pairing(reply_to, operation)
+            if answer is not None:
+                self._send_vcsec(reply_to, answer)
             return True
         return False
 
@@ -742,7 +785,8 @@ class BleCar:
 
     def _request_pairing(
         self, reply_to: _ReplyTo, operation: vcsec.WhitelistOperation
-    ) -> vcsec.FromVCSECMessage:
+    ) -> vcsec.FromVCSECMessage | None:
+        """Start waiting for a tap; return what the car answers at once, if anything."""
         change = operation.addKeyToWhitelistAndAddPermissions
         key = change.key.PublicKeyRaw
         try:
@@ -762,7 +806,13 @@ class BleCar:
             role=int(change.keyRole) or Role.ROLE_OWNER,
             reply_to=reply_to,
             deadline=self.car.clock() + PAIRING_TIMEOUT_S,
+            requested_at=self.car.clock(),
         )
+        if self.tap_after_s == 0:
+            self._approve()
+            return None
+        if self.pairing_answers is not PairingAnswers.WAIT_AT_ONCE:
+            return None
         reply = vcsec.FromVCSECMessage()
         reply.commandStatus.operationStatus = vcsec.OperationStatus_E.OPERATIONSTATUS_WAIT
         return reply
@@ -770,7 +820,11 @@ class BleCar:
     def _finish_pairing(self, information: int) -> None:
         pending, self._pairing = self._pairing, None
         if pending is not None:
-            self._send_vcsec(pending.reply_to, _whitelist_status(information))
+            self._answer_pairing(pending.reply_to, _whitelist_status(information))
+
+    def _answer_pairing(self, reply_to: _ReplyTo, answer: vcsec.FromVCSECMessage) -> None:
+        if self.pairing_answers is not PairingAnswers.NEVER:
+            self._send_vcsec(reply_to, answer)
 
     def _signed_whitelist_operation(
         self, operation: vcsec.WhitelistOperation, signer: bytes

@@ -38,6 +38,7 @@ from simulator.ble_car import (
     SERVICE_UUID,
     WRITE_UUID,
     BleCar,
+    PairingAnswers,
     TooManyConnections,
     local_name,
 )
@@ -53,7 +54,11 @@ ENCRYPT_RESPONSE = 2
 
 @pytest.fixture
 def ble(car: VirtualCar) -> BleCar:
-    return BleCar(car)
+    """The car, answering add-key requests with WAIT at once: tesla-fleet-api's client waits for
+    an answer, and these tests read the car's answers. The silent default has its own tests."""
+    ble = BleCar(car)
+    ble.pairing_answers = PairingAnswers.WAIT_AT_ONCE
+    return ble
 
 
 # -- a central that speaks raw frames -----------------------------------------------------------
@@ -566,6 +571,59 @@ def test_pairing_request_refused_at_once(
 async def test_library_pairing_a_known_key_raises(ble: BleCar, phone: Phone) -> None:
     with pytest.raises(WhitelistOperationAttemptingToAddExistingKey):
         await phone.vehicle.pair()
+
+
+@pytest.mark.parametrize("bare", [True, False], ids=["bare", "routable"])
+def test_by_default_the_car_is_silent_until_the_tap_then_answers_once(
+    car: VirtualCar, bare: bool
+) -> None:
+    silent = BleCar(car)
+    central = Central(silent)
+    key = new_public_key()
+    payload = add_key_request(key).SerializeToString()
+    envelope = vcsec.ToVCSECMessage()
+    envelope.signedMessage.protobufMessageAsBytes = payload
+    envelope.signedMessage.signatureType = vcsec.SignatureType.SIGNATURE_TYPE_PRESENT_KEY
+
+    sent = envelope.SerializeToString() if bare else unsigned(VCSEC, payload)
+    assert central.send(sent) == []
+    assert key not in silent.known_keys
+
+    silent.tap_key_card()
+
+    (done,) = parse_frames(central.chunks)
+    assert vcsec_reply(done).commandStatus.operationStatus == 0
+    assert key in silent.known_keys
+
+
+def test_a_car_that_never_answers_still_adds_the_key_on_the_tap(car: VirtualCar) -> None:
+    mute = BleCar(car)
+    mute.pairing_answers = PairingAnswers.NEVER
+    central = Central(mute)
+    key = new_public_key()
+
+    assert central.send(unsigned(VCSEC, add_key_request(key).SerializeToString())) == []
+    mute.tap_key_card()
+
+    assert central.chunks == []
+    assert key in mute.known_keys
+
+
+def test_the_owner_taps_after_the_set_delay(car: VirtualCar, clock: FakeClock) -> None:
+    owner = BleCar(car)
+    owner.tap_after_s = 20
+    central = Central(owner)
+    key = new_public_key()
+    central.send(unsigned(VCSEC, add_key_request(key).SerializeToString()))
+
+    clock.advance(19)
+    owner.tick()
+    assert key not in owner.known_keys
+    clock.advance(1)
+    owner.tick()
+
+    assert key in owner.known_keys
+    assert len(parse_frames(central.chunks)) == 1
 
 
 def test_tap_without_request_does_nothing(ble: BleCar) -> None:

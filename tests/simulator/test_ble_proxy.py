@@ -30,6 +30,7 @@ from simulator.ble_car import (
     VERSION_UUID,
     WRITE_UUID,
     BleCar,
+    PairingAnswers,
     TooManyConnections,
     local_name,
 )
@@ -437,6 +438,8 @@ async def test_tesla_fleet_api_pairs_commands_and_reads_through_home_assistant(
     device = bluetooth.async_ble_device_from_address(hass, ble_proxy.address, connectable=True)
     assert device is not None
     vehicle = TeslaBluetooth().vehicles.createBluetooth(car.vin, ble_private_key, device)
+    # The library's client waits for an answer to its add-key request.
+    ble_car.pairing_answers = PairingAnswers.WAIT_AT_ONCE
 
     await vehicle.connect()
     await vehicle.pair()
