@@ -103,6 +103,10 @@ class TooManyConnections(Exception):
     """The car already has as many BLE connections as it accepts."""
 
 
+class _Silent(Exception):
+    """The car takes the request and never answers it."""
+
+
 class _Fault(Exception):
     """A message fault the car answers with."""
 
@@ -193,6 +197,11 @@ class BleConnection:
         """Indicate one framed message in MTU-sized chunks; nothing if the link is gone."""
         if not self.is_open:
             return
+        forge = self._car.forge_replies
+        for sent in [message] if forge is None else forge(message):
+            self._send_one(sent)
+
+    def _send_one(self, message: RoutableMessage) -> None:
         data = _serialized(message)
         frame = len(data).to_bytes(2, "big") + data
         size = max(1, self.mtu - 3)
@@ -246,6 +255,12 @@ class BleCar:
         """While set, signed messages are answered as busy and not run."""
         self.replay_replies = False
         """While set, an earlier reply of the same domain, readdressed, precedes every reply."""
+        self.forge_replies: Callable[[RoutableMessage], list[RoutableMessage]] | None = None
+        """While set, someone between the car and the air sends this instead of each reply
+        (forged answers before the genuine one, or in its place)."""
+        self.silent_categories: set[str] = set()
+        """Vehicle-data categories (`charge_state`, `location_state`, ...) the car never answers,
+        as one car met by others never answered location."""
         self.oversized_length: int | None = None
         """While set, a frame declaring this many bytes precedes every reply."""
         self._replies: dict[int, RoutableMessage] = {}
@@ -415,6 +430,9 @@ class BleCar:
             plaintext, request_hash = self._verify(request, domain, key)
             payload = self._execute_signed(domain, key, plaintext)
             reply = self._signed_reply(request, domain, key, payload, request_hash)
+        except _Silent:
+            _LOGGER.debug("Not answering a request for a silent category")
+            return
         except _Fault as fault:
             reply = self._fault_reply(request, fault.fault, key)
         else:
@@ -763,6 +781,13 @@ class BleCar:
         response = cs.Response()
         which = action.WhichOneof("vehicle_action_msg")
         if which == "getVehicleData":
+            asked = {
+                target
+                for request, (target, _build) in _CATEGORY_BUILDERS.items()
+                if action.getVehicleData.HasField(request)
+            }
+            if asked & self.silent_categories:
+                raise _Silent
             response.actionStatus.result = cs.OperationStatus_E.OPERATIONSTATUS_OK
             response.vehicleData.CopyFrom(vehicle_data(self.car, action.getVehicleData))
             return response
@@ -1034,15 +1059,7 @@ def vehicle_data(car: VirtualCar, request: cs.GetVehicleData) -> vd.VehicleData:
     """Build the categories of vehicle data `request` asks for."""
     data = vd.VehicleData()
     now = car.wall_clock()
-    builders: dict[str, tuple[str, Callable[[VirtualCar, Any], None]]] = {
-        "getChargeState": ("charge_state", _charge_state),
-        "getClimateState": ("climate_state", _climate_state),
-        "getDriveState": ("drive_state", _drive_state),
-        "getLocationState": ("location_state", _location_state),
-        "getClosuresState": ("closures_state", _closures_state),
-        "getTirePressureState": ("tire_pressure_state", _tire_pressure_state),
-    }
-    for field, (target, build) in builders.items():
+    for field, (target, build) in _CATEGORY_BUILDERS.items():
         if request.HasField(field):
             section = getattr(data, target)
             section.SetInParent()
@@ -1150,3 +1167,14 @@ def _tire_pressure_state(car: VirtualCar, state: vd.TirePressureState) -> None:
         setattr(state, f"tpms_hard_warning_{wheel}", False)
         setattr(state, f"tpms_soft_warning_{wheel}", False)
         _set_time(getattr(state, f"tpms_last_seen_pressure_time_{wheel}"), seen)
+
+
+_CATEGORY_BUILDERS: dict[str, tuple[str, Callable[[VirtualCar, Any], None]]] = {
+    "getChargeState": ("charge_state", _charge_state),
+    "getClimateState": ("climate_state", _climate_state),
+    "getDriveState": ("drive_state", _drive_state),
+    "getLocationState": ("location_state", _location_state),
+    "getClosuresState": ("closures_state", _closures_state),
+    "getTirePressureState": ("tire_pressure_state", _tire_pressure_state),
+}
+"""Each vehicle-data request, the section of the answer it fills and how."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
@@ -15,7 +16,14 @@ from .ble import BluetoothLink
 from .ble_messages import Category
 from .clock import DATA_CLOCK, Clock
 from .const import BLUETOOTH_FIELD_MAX_AGE, DATA_INTERVAL_IDLE, DOMAIN
-from .errors import BluetoothError, CarAsleep, CarKeyMismatch, CarOutOfRange, KeyNotPaired
+from .errors import (
+    UNREACHABLE,
+    BluetoothError,
+    CarAsleep,
+    CarKeyMismatch,
+    CarOutOfRange,
+    KeyNotPaired,
+)
 from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
 
@@ -43,6 +51,38 @@ CATEGORIES: Final = (
 
 ISSUE_CAR_KEY_MISMATCH: Final = "car_key_mismatch"
 ISSUE_KEY_NOT_PAIRED: Final = "key_not_paired"
+
+CATEGORY_BACKOFF_MAX: Final = timedelta(hours=1)
+"""Longest a category that keeps failing waits before it is asked again."""
+
+_ENDS_THE_READ: Final = (CarKeyMismatch, KeyNotPaired, *UNREACHABLE)
+"""Failures of one category that stop the whole refresh: the car, not the category, is the
+trouble."""
+
+
+@dataclass
+class CategoryHealth:
+    """How reading one infotainment category has been going."""
+
+    failures: int = 0
+    last_error: str | None = None
+    retry_at: float | None = None
+
+    def due(self, now: float) -> bool:
+        """Whether the category is asked in a read at `now`."""
+        return self.retry_at is None or now >= self.retry_at
+
+    def failed(self, err: BluetoothError, now: float) -> None:
+        """Count a failure; wait twice as long before each further try, up to an hour."""
+        self.failures += 1
+        self.last_error = err.translation_key
+        first = INFOTAINMENT_INTERVAL_ACTIVE.total_seconds()
+        wait = min(first * 2 ** (self.failures - 1), CATEGORY_BACKOFF_MAX.total_seconds())
+        self.retry_at = now + wait
+
+    def succeeded(self) -> None:
+        """Forget earlier failures."""
+        self.failures, self.last_error, self.retry_at = 0, None, None
 
 
 def _update_failed(err: BluetoothError) -> UpdateFailed:
@@ -84,6 +124,7 @@ class BluetoothCoordinator(LinkCoordinator):
         self.car_name = name or config_entry.title
         self.clock = clock or hass.data.get(DATA_CLOCK) or Clock()
         self._infotainment_at: float | None = None
+        self.categories = {category: CategoryHealth() for category in CATEGORIES}
         self._stopped = False
         self.data = self.shown()
         self.awake = False
@@ -132,12 +173,23 @@ class BluetoothCoordinator(LinkCoordinator):
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_KEY_NOT_PAIRED))
 
     async def _async_read_infotainment(self) -> None:
+        """Read each due category on its own: one that fails or stays silent stops no other."""
         for category in CATEGORIES:
+            health = self.categories[category]
+            if not health.due(self.clock.monotonic()):
+                continue
             try:
                 values = await self.link.async_read(category)
             except CarAsleep:
                 self._infotainment_at = None
                 return
+            except _ENDS_THE_READ:
+                raise
+            except BluetoothError as err:
+                health.failed(err, self.clock.monotonic())
+                _LOGGER.debug("Reading %s over Bluetooth failed: %s", category, err)
+                continue
+            health.succeeded()
             self.state.update(values, Source.BLUETOOTH, self.clock.monotonic())
         self._infotainment_at = self.clock.monotonic()
 
@@ -177,9 +229,19 @@ class BluetoothCoordinator(LinkCoordinator):
 
     def diagnostics(self) -> dict[str, Any]:
         """Describe the Bluetooth link now, without key material."""
+        now = self.clock.monotonic()
         return {
             "in_range": self.link.in_range,
             "rssi": self.link.rssi,
             "connected": self.link.connected,
             "stopped": self._stopped,
+            "failing_categories": {
+                str(category): {
+                    "failures": health.failures,
+                    "last_error": health.last_error,
+                    "retry_in_s": max(0.0, round((health.retry_at or 0) - now, 1)),
+                }
+                for category, health in self.categories.items()
+                if health.failures
+            },
         }

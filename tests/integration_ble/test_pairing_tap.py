@@ -4,15 +4,10 @@ and the car may answer after the tap or not at all. Time is simulated, a second 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable
-from dataclasses import dataclass, field
-from datetime import timedelta
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.tesla_resilient.ble import PAIRING_TIMEOUT_S, BluetoothLink
 from custom_components.tesla_resilient.ble_conversation import PAIRING_POLL_S
@@ -21,45 +16,31 @@ from custom_components.tesla_resilient.keys import public_key_bytes
 from custom_components.tesla_resilient.router import Delivery
 from simulator.ble_car import BleCar, PairingAnswers
 from simulator.ble_proxy import SimulatedBluetoothProxy
-from simulator.clock import FakeClock
 from simulator.vehicle import VirtualCar
 
-SPINS_PER_SECOND = 200
-PATIENCE_S = 120
+from .conftest import SimulatedTime
 
 
-@dataclass
 class Owner:
-    """Runs Home Assistant and the car on one simulated clock, and notes when the key went on."""
+    """Notes when the owner's tap put the key on the car, in simulated seconds."""
 
-    hass: HomeAssistant
-    clock: FakeClock
-    freezer: FrozenDateTimeFactory
-    ble_car: BleCar
-    key: bytes
-    elapsed: float = 0.0
-    tapped_at: float | None = None
-    log: list[str] = field(default_factory=list)
+    def __init__(self, time: SimulatedTime, ble_car: BleCar, key: bytes) -> None:
+        self.time = time
+        self.ble_car = ble_car
+        self.key = key
+        self.tapped_at: float | None = None
+        time.on_tick.append(self._check)
 
-    def tick(self) -> None:
-        self.clock.advance(1)
-        self.freezer.tick(timedelta(seconds=1))
-        self.elapsed += 1
-        self.ble_car.tick()
+    def _check(self) -> None:
         if self.tapped_at is None and self.key in self.ble_car.known_keys:
-            self.tapped_at = self.elapsed
-        async_fire_time_changed(self.hass)
+            self.tapped_at = self.time.elapsed
+
+    @property
+    def elapsed(self) -> float:
+        return self.time.elapsed
 
     async def wait_for[T](self, awaitable: Awaitable[T]) -> T:
-        task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-        for _ in range(PATIENCE_S):
-            for _ in range(SPINS_PER_SECOND):
-                if task.done():
-                    return task.result()
-                await asyncio.sleep(0)
-            self.tick()
-        task.cancel()
-        raise AssertionError(f"still waiting after {PATIENCE_S} s")
+        return await self.time.wait_for(awaitable)
 
 
 @pytest.fixture
@@ -75,14 +56,8 @@ async def new_link(
 
 
 @pytest.fixture
-def owner(
-    hass: HomeAssistant,
-    clock: FakeClock,
-    freezer: FrozenDateTimeFactory,
-    ble_car: BleCar,
-    private_key_pem: str,
-) -> Owner:
-    return Owner(hass, clock, freezer, ble_car, public_key_bytes(private_key_pem))
+def owner(sim_time: SimulatedTime, ble_car: BleCar, private_key_pem: str) -> Owner:
+    return Owner(sim_time, ble_car, public_key_bytes(private_key_pem))
 
 
 @pytest.mark.parametrize("tap_after_s", [0, 20, 55])
