@@ -107,12 +107,18 @@ class _PairingSteps[ContextT: FlowContext, ResultT: FlowResult[Any, Any], Handle
             self._pair_task = self.hass.async_create_task(
                 self._async_pair(), f"{DOMAIN} pairing {self._vin}"
             )
+            self.hass.async_create_background_task(
+                self._async_report_progress(self._pair_task), f"{DOMAIN} pairing progress"
+            )
         if not self._pair_task.done():
             return self.async_show_progress(
                 step_id="pair_wait",
                 progress_action="wait_for_key_card",
                 progress_task=self._pair_task,
-                description_placeholders=self._placeholders,
+                description_placeholders={
+                    **self._placeholders,
+                    "seconds": str(round(PAIRING_TIMEOUT_S)),
+                },
             )
         task, self._pair_task = self._pair_task, None
         try:
@@ -122,6 +128,14 @@ class _PairingSteps[ContextT: FlowContext, ResultT: FlowResult[Any, Any], Handle
             self._pair_error = _pairing_error(err)
             return self.async_show_progress_done(next_step_id="pair_failed")
         return self.async_show_progress_done(next_step_id="pair_finish")
+
+    async def _async_report_progress(self, task: asyncio.Task[bytes]) -> None:
+        """Move the flow's progress bar as the time for the tap runs out."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not task.done():
+            self.async_update_progress(min(1.0, (loop.time() - started) / PAIRING_TIMEOUT_S))
+            await asyncio.wait({task}, timeout=1)
 
     async def async_step_pair_failed(self, user_input: dict[str, Any] | None = None) -> ResultT:
         """Say why pairing failed; submitting tries again with the same key."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from typing import Any
 from unittest.mock import patch
@@ -10,12 +11,13 @@ import pytest
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import SOURCE_BLUETOOTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_ADDRESS
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_config_flow
 
 from custom_components.tesla_resilient import config_flow
+from custom_components.tesla_resilient.ble import PAIRING_TIMEOUT_S
 from custom_components.tesla_resilient.const import (
     CONF_CAR_PUBLIC_KEY,
     CONF_PRIVATE_KEY,
@@ -32,7 +34,7 @@ from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.vehicle import VirtualCar
 
-from .conftest import until
+from .conftest import SimulatedTime, until
 
 OTHER_VIN = "5YJ3E7EB0NF999999"
 
@@ -292,3 +294,79 @@ async def test_vehicle_key_subentry_pairs_an_account_vehicle(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_vehicles"
+
+
+async def test_the_flow_says_how_long_it_waits_and_pairs_a_tap_after_twenty_seconds(
+    hass: HomeAssistant,
+    car: VirtualCar,
+    ble_car: BleCar,
+    ble_proxy: SimulatedBluetoothProxy,
+    sim_time: SimulatedTime,
+) -> None:
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flow_id = _discovered(hass)["flow_id"]
+    ble_car.tap_after_s = 20
+    progress: list[float] = []
+    hass.bus.async_listen(
+        "data_entry_flow_progress_update",
+        lambda event: progress.append(event.data["progress"]),
+    )
+
+    done = _progressed(hass, flow_id)
+    shown = await _to_progress(hass, flow_id, car)
+    tapped: list[float] = []
+    sim_time.on_tick.append(
+        lambda: tapped.append(sim_time.elapsed) if ble_car.known_keys and not tapped else None
+    )
+    await sim_time.wait_for(done.wait())
+    result = await hass.config_entries.flow.async_configure(flow_id)
+
+    assert shown["description_placeholders"]["seconds"] == str(round(PAIRING_TIMEOUT_S))
+    assert progress
+    assert progress == sorted(progress)
+    assert 0 < progress[-1] < 1
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert tapped == [20]
+    assert sim_time.elapsed - tapped[0] <= 1
+    assert ble_car.known_keys == {public_key_bytes(result["data"][CONF_PRIVATE_KEY])}
+
+
+async def test_a_retry_after_a_late_tap_finishes_at_once(
+    hass: HomeAssistant,
+    car: VirtualCar,
+    ble_car: BleCar,
+    ble_proxy: SimulatedBluetoothProxy,
+    sim_time: SimulatedTime,
+) -> None:
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flow_id = _discovered(hass)["flow_id"]
+    done = _progressed(hass, flow_id)
+    await _to_progress(hass, flow_id, car)
+    await sim_time.wait_for(done.wait())
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    assert result["step_id"] == "pair_failed"
+    assert result["errors"] == {"base": "pairing_timeout"}
+
+    ble_car.tap_key_card()
+    started = sim_time.elapsed
+    done.clear()
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    if result["type"] is FlowResultType.SHOW_PROGRESS:
+        await sim_time.wait_for(done.wait())
+    result = await hass.config_entries.flow.async_configure(flow_id)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sim_time.elapsed == started
+    assert ble_car.known_keys == {public_key_bytes(result["data"][CONF_PRIVATE_KEY])}
+
+
+def _progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
+    """Set once Home Assistant says the flow's progress step is over (the pairing task ended)."""
+    done = asyncio.Event()
+
+    def _on_event(event: Event) -> None:
+        if event.data.get("flow_id") == flow_id:
+            done.set()
+
+    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, _on_event)
+    return done
