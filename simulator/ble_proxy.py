@@ -64,6 +64,9 @@ class LinkFault(Enum):
     """The car takes the whole write, then the link drops before its answer gets back."""
     GARBLE_REPLIES = "garble_replies"
     """One byte in the middle of every indication from the car is flipped."""
+    CUT_MID_REPLY = "cut_mid_reply"
+    """The next reply that spans several indications stops after its first one and the link
+    drops (the proxy's `on_cut` runs then, say a car restarting); the fault then clears."""
 
 
 class CarLink(Protocol):
@@ -133,11 +136,15 @@ class SimulatedBleakClient(BaseBleakClient):
         self._connection: CarLink | None = None
         self._notify: NotifyCallback | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._frame_left = 0
+        """Bytes of the reply being indicated that are still to come."""
+        self._mtu = proxy.mtu
+        self._cutting = False
 
     @property
     def mtu_size(self) -> int:
         """The negotiated ATT MTU."""
-        return NEGOTIATED_MTU
+        return self._mtu
 
     @property
     def is_connected(self) -> bool:
@@ -153,13 +160,15 @@ class SimulatedBleakClient(BaseBleakClient):
         await proxy.async_air_delay()
         self._require_in_range()
         self._loop = asyncio.get_running_loop()
+        self._frame_left = 0
         if proxy.other_clients and proxy._used_slots() >= CONNECTION_SLOTS:
             raise BleakError(f"{proxy.name} has no free connection slot")
         try:
-            self._connection = proxy.ble_car.connect(self._on_indication, NEGOTIATED_MTU)
+            self._mtu = proxy.mtu
+            self._connection = proxy.ble_car.connect(self._on_indication, self._mtu)
         except TooManyConnections as err:
             raise BleakError(f"{self.address} refused the connection: {err}") from err
-        self.services = tesla_services(NEGOTIATED_MTU)
+        self.services = tesla_services(self._mtu)
         proxy.client_connected(self)
 
     def _require_in_range(self) -> None:
@@ -288,12 +297,29 @@ class SimulatedBleakClient(BaseBleakClient):
         self._notify = None
 
     def _on_indication(self, chunk: bytes) -> None:
-        if self._connection is None or self._loop is None:
+        if self._connection is None or self._loop is None or self._cutting:
+            return
+        starts = self._frame_left == 0
+        if starts and len(chunk) >= 2:
+            self._frame_left = max(0, int.from_bytes(chunk[:2], "big") + 2 - len(chunk))
+        else:
+            self._frame_left = max(0, self._frame_left - len(chunk))
+        if self._proxy.fault is LinkFault.CUT_MID_REPLY and starts and self._frame_left:
+            self._proxy.fault = None
+            self._cutting = True
+            self._loop.call_soon(self._deliver, self._connection, bytes(chunk))
+            self._loop.call_soon(self._cut)
             return
         if self._proxy.fault is LinkFault.GARBLE_REPLIES and len(chunk) > 4:
             middle = len(chunk) // 2
             chunk = chunk[:middle] + bytes((chunk[middle] ^ 0xFF,)) + chunk[middle + 1 :]
         self._loop.call_soon(self._deliver, self._connection, bytes(chunk))
+
+    def _cut(self) -> None:
+        self._cutting = False
+        self.drop()
+        if self._proxy.on_cut is not None:
+            self._proxy.on_cut()
 
     def _deliver(self, connection: CarLink, chunk: bytes) -> None:
         if self._connection is connection and self._notify is not None:
@@ -341,6 +367,10 @@ class SimulatedBluetoothProxy:
         self.round_trips = 0
         self.fault: LinkFault | None = None
         """A radio fault on every link while set."""
+        self.mtu = NEGOTIATED_MTU
+        """ATT MTU of the links opened from now on (23 is what every link starts with)."""
+        self.on_cut: Callable[[], None] | None = None
+        """Runs when CUT_MID_REPLY has cut a reply short."""
         self.other_clients = 0
         """Connection slots held by links to other devices."""
         self._in_range = True

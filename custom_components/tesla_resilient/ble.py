@@ -35,10 +35,10 @@ from .errors import (
 )
 from .keys import load_private_key, local_name, vin_matches_local_name
 from .protocol import (
-    DOMAINS,
+    DISCONNECTED,
     VCSEC,
     CarKeyChanged,
-    FrameBuffer,
+    Inbox,
     Keyring,
     Reply,
     Request,
@@ -75,51 +75,6 @@ PAIRING_TIMEOUT_S: Final = 60.0
 
 DEFAULT_MTU: Final = 23
 """The ATT MTU every Bluetooth LE link starts with."""
-
-_DISCONNECTED: Final = object()
-
-
-class Inbox:
-    """The car's answers, reassembled from indications and kept per domain until taken."""
-
-    def __init__(self, routing_address: bytes) -> None:
-        """Take messages addressed to `routing_address` (or to nobody, as pairing answers are)."""
-        self.routing_address = routing_address
-        self.frames = FrameBuffer(self._on_message)
-        self.queues: dict[int, asyncio.Queue[Any]] = {domain: asyncio.Queue() for domain in DOMAINS}
-
-    def indication(self, _sender: Any, data: bytearray) -> None:
-        """Take one indication from the car (the only characteristic subscribed to)."""
-        self.frames.receive(bytes(data))
-
-    def _on_message(self, message: RoutableMessage) -> None:
-        queue = self.queues.get(message.from_destination.domain)
-        address = bytes(message.to_destination.routing_address)
-        if queue is None or address not in (self.routing_address, b""):
-            _LOGGER.debug("Ignoring a message for someone else")
-            return
-        _LOGGER.debug("Received response from domain %s", message.from_destination.domain)
-        queue.put_nowait(message)
-
-    def take(self, domain: int) -> list[RoutableMessage]:
-        """Remove and return what arrived for `domain` and was not waited for."""
-        queue, taken = self.queues[domain], []
-        while not queue.empty():
-            if (message := queue.get_nowait()) is not _DISCONNECTED:
-                taken.append(message)
-        return taken
-
-    def reset(self) -> None:
-        """Start a new connection: no partial frame, no stale answers."""
-        self.frames.clear()
-        for domain in DOMAINS:
-            self.take(domain)
-
-    def disconnected(self) -> None:
-        """Wake every waiter: no answer will come over this connection."""
-        self.frames.clear()
-        for queue in self.queues.values():
-            queue.put_nowait(_DISCONNECTED)
 
 
 class BluetoothLink:
@@ -311,7 +266,7 @@ class BluetoothLink:
                 message = await self.inbox.queues[domain].get()
         except TimeoutError:
             return None
-        if message is _DISCONNECTED:
+        if message is DISCONNECTED:
             await self._connected_client()
             return None
         return message  # type: ignore[no-any-return]
@@ -338,7 +293,7 @@ class BluetoothLink:
             async with asyncio.timeout(self._timeout_s) as deadline:
                 while True:
                     message = await queue.get()
-                    if message is _DISCONNECTED:
+                    if message is DISCONNECTED:
                         raise LinkLost(self.delivery)
                     if handshake and message.WhichOneof("payload") != "session_info":
                         if on_other is not None:
@@ -393,12 +348,25 @@ class BluetoothLink:
 
     async def async_status(self) -> dict[Field, Any]:
         """Read the security controller's status: answered while the car sleeps, never wakes it."""
-        return await self._run(self._conversation.status)
+        return await self._read(self._conversation.status)
 
     async def async_read(self, category: Category | str) -> dict[Field, Any]:
         """Read one infotainment category; refused without sending while the car sleeps."""
         chosen = Category(category)
-        return await self._run(lambda: self._conversation.read(chosen))
+        return await self._read(lambda: self._conversation.read(chosen))
+
+    async def _read(self, operation: Callable[[], Awaitable[dict[Field, Any]]]) -> dict[Field, Any]:
+        """Run a read, once more if the link dropped under it: reads are safe to repeat.
+
+        A read the car left unanswered is not repeated: that would only double the wait.
+        """
+        try:
+            return await self._run(operation)
+        except ResponseTimeout:
+            raise
+        except LinkLost:
+            _LOGGER.debug("The link to %s dropped during a read; reading again", self.local_name)
+            return await self._run(operation)
 
     async def async_command(self, name: str, **params: Any) -> None:
         """Run a command by its Fleet API name; raises a BluetoothError saying how far it got."""

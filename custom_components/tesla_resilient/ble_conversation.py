@@ -17,6 +17,7 @@ from .errors import (
     CarBusy,
     CommandRejected,
     KeyNotPaired,
+    LinkLost,
     PairingRefused,
     PairingTimedOut,
     UntrustedResponse,
@@ -239,7 +240,12 @@ class Conversation:
         while True:
             if confirm:
                 answers.clear()
-                if (car_key := await self._confirm_paired(note)) is not None:
+                try:
+                    car_key = await self._confirm_paired(note)
+                except (LinkLost, UntrustedResponse) as err:
+                    _LOGGER.debug("A handshake during pairing failed (%s); waiting on", err)
+                    car_key = None
+                if car_key is not None:
                     return car_key
                 _raise_for_refusal(answers)
             if (remaining := deadline - loop.time()) <= 0:

@@ -16,8 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import Domain, RoutableMessage
 
-from custom_components.tesla_resilient.ble import Inbox
-from custom_components.tesla_resilient.protocol import MAX_FRAME_BYTES
+from custom_components.tesla_resilient.protocol import MAX_FRAME_BYTES, Inbox
 from tests.fuzz.common import fuzz_settings
 
 DOMAINS = (Domain.DOMAIN_VEHICLE_SECURITY, Domain.DOMAIN_INFOTAINMENT)

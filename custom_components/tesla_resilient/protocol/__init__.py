@@ -2,11 +2,13 @@
 
 from .crypto import InvalidPublicKey, session_info_tag
 from .messages import (
+    DISCONNECTED,
     DOMAINS,
     INFOTAINMENT,
     MAX_FRAME_BYTES,
     VCSEC,
     FrameBuffer,
+    Inbox,
     Reply,
     add_key_request,
     add_key_routable,
@@ -28,12 +30,14 @@ from .session import (
 )
 
 __all__ = [
+    "DISCONNECTED",
     "DOMAINS",
     "INFOTAINMENT",
     "MAX_FRAME_BYTES",
     "VCSEC",
     "CarKeyChanged",
     "FrameBuffer",
+    "Inbox",
     "InvalidPublicKey",
     "KeyNotOnCar",
     "Keyring",

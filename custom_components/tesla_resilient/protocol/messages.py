@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
@@ -97,6 +98,53 @@ class FrameBuffer:
         cut = self._starts[0]
         del self._data[:cut]
         self._starts = [start - cut for start in self._starts[1:]]
+
+
+DISCONNECTED: Final = object()
+"""Put in every queue when the connection drops: no answer will come over it."""
+
+
+class Inbox:
+    """The car's answers, reassembled from indications and kept per domain until taken."""
+
+    def __init__(self, routing_address: bytes) -> None:
+        """Take messages addressed to `routing_address` (or to nobody, as pairing answers are)."""
+        self.routing_address = routing_address
+        self.frames = FrameBuffer(self._on_message)
+        self.queues: dict[int, asyncio.Queue[Any]] = {domain: asyncio.Queue() for domain in DOMAINS}
+
+    def indication(self, _sender: Any, data: bytearray) -> None:
+        """Take one indication from the car (the only characteristic subscribed to)."""
+        self.frames.receive(bytes(data))
+
+    def _on_message(self, message: RoutableMessage) -> None:
+        queue = self.queues.get(message.from_destination.domain)
+        address = bytes(message.to_destination.routing_address)
+        if queue is None or address not in (self.routing_address, b""):
+            _LOGGER.debug("Ignoring a message for someone else")
+            return
+        _LOGGER.debug("Received response from domain %s", message.from_destination.domain)
+        queue.put_nowait(message)
+
+    def take(self, domain: int) -> list[RoutableMessage]:
+        """Remove and return what arrived for `domain` and was not waited for."""
+        queue, taken = self.queues[domain], []
+        while not queue.empty():
+            if (message := queue.get_nowait()) is not DISCONNECTED:
+                taken.append(message)
+        return taken
+
+    def reset(self) -> None:
+        """Start a new connection: no partial frame, no stale answers."""
+        self.frames.clear()
+        for domain in DOMAINS:
+            self.take(domain)
+
+    def disconnected(self) -> None:
+        """Wake every waiter: no answer will come over this connection."""
+        self.frames.clear()
+        for queue in self.queues.values():
+            queue.put_nowait(DISCONNECTED)
 
 
 def unsigned_vcsec(message: vcsec.UnsignedMessage, routing_address: bytes) -> Request:
