@@ -20,7 +20,7 @@ from typing import Any, Final
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_BLUETOOTH
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
@@ -164,6 +164,7 @@ FAULTS: Final = (
 def _progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
     done = asyncio.Event()
 
+    @callback
     def _on_event(event: Event) -> None:
         if event.data.get("flow_id") == flow_id:
             done.set()

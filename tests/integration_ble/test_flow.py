@@ -11,7 +11,7 @@ import pytest
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import SOURCE_BLUETOOTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_ADDRESS
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_config_flow
@@ -309,7 +309,7 @@ async def test_the_flow_says_how_long_it_waits_and_pairs_a_tap_after_twenty_seco
     progress: list[float] = []
     hass.bus.async_listen(
         "data_entry_flow_progress_update",
-        lambda event: progress.append(event.data["progress"]),
+        callback(lambda event: progress.append(event.data["progress"])),
     )
 
     done = _progressed(hass, flow_id)
@@ -356,7 +356,9 @@ async def test_a_retry_after_a_late_tap_finishes_at_once(
     result = await hass.config_entries.flow.async_configure(flow_id)
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert sim_time.elapsed == started
+    assert (
+        sim_time.elapsed - started <= 2
+    )  # at once: no wait for a tap (the key is generated off the loop)
     assert ble_car.known_keys == {public_key_bytes(result["data"][CONF_PRIVATE_KEY])}
 
 
@@ -364,6 +366,7 @@ def _progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
     """Set once Home Assistant says the flow's progress step is over (the pairing task ended)."""
     done = asyncio.Event()
 
+    @callback
     def _on_event(event: Event) -> None:
         if event.data.get("flow_id") == flow_id:
             done.set()
