@@ -35,7 +35,7 @@ from .protocol import (
     fault_name,
 )
 from .protocol.proto import universal, vcsec
-from .router import Delivery
+from .router import Command, Delivery
 from .state import Field
 
 _LOGGER = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class Conversation:
             return
         if not (await self.status()).get(Field.ASLEEP):
             return
-        await self.signed(VCSEC, ble_messages.COMMANDS["wake_up"].build({}))
+        await self.signed(VCSEC, ble_messages.COMMANDS[Command.WAKE_UP].build({}))
         deadline = time.monotonic() + WAKE_TIMEOUT_S
         while (await self.status()).get(Field.ASLEEP):
             if time.monotonic() >= deadline:
@@ -208,7 +208,7 @@ class Conversation:
         if command.domain == INFOTAINMENT:
             await self._ensure_awake()
         answer = await self.signed(command.domain, payload)
-        if name == "wake_up":
+        if name == Command.WAKE_UP:
             self._asleep = None
         elif command.domain == VCSEC:
             self._status_at = None

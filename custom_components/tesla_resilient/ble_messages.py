@@ -11,6 +11,7 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
 from .protocol import INFOTAINMENT, VCSEC
 from .protocol.proto import car_server, errors, universal, vcsec
+from .router import Command
 from .state import Field
 
 ClosureState_E = vcsec.ClosureState_E
@@ -290,32 +291,37 @@ def _window(action: Any, params: Mapping[str, Any]) -> None:
 _RKE = vcsec.RKEAction_E
 
 COMMANDS: Final[Mapping[str, BleCommand]] = {
-    "door_lock": BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_LOCK)),
-    "door_unlock": BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_UNLOCK)),
-    "actuate_trunk": _closure(_trunk, _MOVE),
-    "charge_port_door_open": _closure("chargePort", _OPEN),
-    "charge_port_door_close": _closure("chargePort", _CLOSE),
-    "unlock_charge_port": _closure("chargePort", _OPEN),
-    "wake_up": BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_WAKE_VEHICLE)),
-    "auto_conditioning_start": _action(lambda a, _: setattr(a.hvacAutoAction, "power_on", True)),
-    "auto_conditioning_stop": _action(lambda a, _: setattr(a.hvacAutoAction, "power_on", False)),
-    "set_temps": _action(_set_temps),
-    "charge_start": _action(lambda a, _: a.chargingStartStopAction.start.SetInParent()),
-    "charge_stop": _action(lambda a, _: a.chargingStartStopAction.stop.SetInParent()),
-    "set_charge_limit": _action(
+    Command.DOOR_LOCK: BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_LOCK)),
+    Command.DOOR_UNLOCK: BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_UNLOCK)),
+    Command.ACTUATE_TRUNK: _closure(_trunk, _MOVE),
+    Command.CHARGE_PORT_DOOR_OPEN: _closure("chargePort", _OPEN),
+    Command.CHARGE_PORT_DOOR_CLOSE: _closure("chargePort", _CLOSE),
+    Command.UNLOCK_CHARGE_PORT: _closure("chargePort", _OPEN),
+    Command.WAKE_UP: BleCommand(VCSEC, _rke(_RKE.RKE_ACTION_WAKE_VEHICLE)),
+    Command.AUTO_CONDITIONING_START: _action(
+        lambda a, _: setattr(a.hvacAutoAction, "power_on", True)
+    ),
+    Command.AUTO_CONDITIONING_STOP: _action(
+        lambda a, _: setattr(a.hvacAutoAction, "power_on", False)
+    ),
+    Command.SET_TEMPS: _action(_set_temps),
+    Command.CHARGE_START: _action(lambda a, _: a.chargingStartStopAction.start.SetInParent()),
+    Command.CHARGE_STOP: _action(lambda a, _: a.chargingStartStopAction.stop.SetInParent()),
+    Command.SET_CHARGE_LIMIT: _action(
         lambda a, p: setattr(a.chargingSetLimitAction, "percent", int(p["percent"]))
     ),
-    "set_charging_amps": _action(
+    Command.SET_CHARGING_AMPS: _action(
         lambda a, p: setattr(a.setChargingAmpsAction, "charging_amps", int(p["charging_amps"]))
     ),
-    "flash_lights": _action(lambda a, _: a.vehicleControlFlashLightsAction.SetInParent()),
-    "honk_horn": _action(lambda a, _: a.vehicleControlHonkHornAction.SetInParent()),
-    "set_sentry_mode": _action(
+    Command.FLASH_LIGHTS: _action(lambda a, _: a.vehicleControlFlashLightsAction.SetInParent()),
+    Command.HONK_HORN: _action(lambda a, _: a.vehicleControlHonkHornAction.SetInParent()),
+    Command.SET_SENTRY_MODE: _action(
         lambda a, p: setattr(a.vehicleControlSetSentryModeAction, "on", bool(p["on"]))
     ),
-    "window_control": _action(_window),
+    Command.WINDOW_CONTROL: _action(_window),
 }
-"""Every Fleet API command the Bluetooth link carries, with the domain that runs it.
+"""Every command the Bluetooth link carries (`router.COMMANDS` says which may go over it and
+whether it is idempotent), with the car domain that runs it and how it is built.
 
 The security controller runs its commands even while infotainment sleeps; the link wakes the
 car before an infotainment command."""
