@@ -1,49 +1,76 @@
-"""Cryptography of Tesla's vehicle-command protocol, seen from the car's side."""
+"""Cryptography of Tesla's vehicle-command protocol, seen from the car's side.
+
+The primitives both ends share (key agreement, metadata, tags, AES-GCM, request hashes) are the
+integration's own `protocol.crypto`, as Tesla's vehicle-command defines them
+(`pkg/protocol/protocol.md`, `internal/authentication`): tests/simulator/test_ble_vectors.py checks
+the car with them against Tesla's vectors. What only the car does lives here: the verifier's
+sliding window of counters (`internal/authentication/window.go`), keys from raw scalars.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import struct
-from collections.abc import Iterable
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from tesla_fleet_api.tesla.vehicle.proto.signatures_pb2 import SignatureType, Tag
-from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import Domain
 
-PUBLIC_KEY_SIZE = 65
-NONCE_SIZE = 12
-GCM_TAG_SIZE = 16
+from custom_components.tesla_resilient.keys import local_name
+from custom_components.tesla_resilient.protocol.crypto import (
+    GCM_TAG_SIZE,
+    NONCE_SIZE,
+    PUBLIC_KEY_SIZE,
+    VCSEC_REQUEST_HASH_SIZE,
+    InvalidPublicKey,
+    command_metadata,
+    encode_metadata,
+    hmac_command_tag,
+    load_public_key,
+    request_hash,
+    response_metadata,
+    session_info_tag,
+    shared_key,
+    tags_equal,
+    u32,
+)
+from custom_components.tesla_resilient.protocol.crypto import gcm_open as gcm_decrypt
+from custom_components.tesla_resilient.protocol.crypto import gcm_seal as gcm_encrypt
+
+__all__ = [
+    "GCM_TAG_SIZE",
+    "NONCE_SIZE",
+    "PUBLIC_KEY_SIZE",
+    "VCSEC_REQUEST_HASH_SIZE",
+    "WINDOW_SIZE",
+    "InvalidPublicKey",
+    "command_hmac_key",
+    "command_metadata",
+    "ecdh_secret",
+    "encode_metadata",
+    "gcm_decrypt",
+    "gcm_encrypt",
+    "hmac_command_tag",
+    "load_public_key",
+    "local_name",
+    "private_key_from_scalar",
+    "public_bytes",
+    "request_hash",
+    "response_metadata",
+    "session_info_key",
+    "session_info_tag",
+    "shared_key",
+    "tags_equal",
+    "u32",
+    "update_sliding_window",
+]
+
 WINDOW_SIZE = 32
-VCSEC_REQUEST_HASH_SIZE = 17
 _UINT64_MASK = (1 << 64) - 1
-
-
-class InvalidPublicKey(ValueError):
-    """Bytes that are not an uncompressed point on P-256."""
-
-
-def local_name(vin: str) -> str:
-    """Return the BLE local name a car with this VIN advertises."""
-    return "S" + hashlib.sha1(vin.encode()).digest()[:8].hex() + "C"
 
 
 def public_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
     """Encode a P-256 public key as 0x04 || X || Y."""
     return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-
-
-def load_public_key(raw: bytes) -> ec.EllipticCurvePublicKey:
-    """Decode an uncompressed P-256 public key, refusing anything else."""
-    if len(raw) != PUBLIC_KEY_SIZE or raw[0] != 0x04:
-        raise InvalidPublicKey("not an uncompressed P-256 point")
-    try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    except ValueError as err:
-        raise InvalidPublicKey("not a point on P-256") from err
 
 
 def private_key_from_scalar(scalar: bytes) -> ec.EllipticCurvePrivateKey:
@@ -55,11 +82,6 @@ def ecdh_secret(private_key: ec.EllipticCurvePrivateKey, peer_public: bytes) -> 
     """Return the ECDH x-coordinate, left-padded to 32 bytes."""
     secret = private_key.exchange(ec.ECDH(), load_public_key(peer_public))
     return secret.rjust(32, b"\x00")
-
-
-def shared_key(private_key: ec.EllipticCurvePrivateKey, peer_public: bytes) -> bytes:
-    """Return the session key K = SHA1(ECDH x-coordinate)[:16]."""
-    return hashlib.sha1(ecdh_secret(private_key, peer_public)).digest()[:16]
 
 
 def _hmac(key: bytes, data: bytes) -> bytes:
@@ -74,110 +96,6 @@ def session_info_key(key: bytes) -> bytes:
 def command_hmac_key(key: bytes) -> bytes:
     """Return the key that authenticates HMAC-signed commands."""
     return _hmac(key, b"authenticated command")
-
-
-def u32(value: int) -> bytes:
-    """Encode an unsigned 32-bit integer big-endian."""
-    return struct.pack(">I", value)
-
-
-def encode_metadata(items: Iterable[tuple[int, bytes]]) -> bytes:
-    """Serialize metadata as TLV entries in ascending tag order, ended by TAG_END."""
-    out = bytearray()
-    last = -1
-    for tag, value in items:
-        if tag <= last:
-            raise ValueError("metadata tags must be strictly ascending")
-        if len(value) > 255:
-            raise ValueError("metadata value longer than 255 bytes")
-        out += bytes((tag, len(value))) + value
-        last = tag
-    out.append(Tag.TAG_END)
-    return bytes(out)
-
-
-def session_info_tag(key: bytes, vin: str, challenge: bytes, session_info: bytes) -> bytes:
-    """Authenticate serialized session info for the client that sent `challenge`."""
-    metadata = encode_metadata(
-        (
-            (Tag.TAG_SIGNATURE_TYPE, bytes((SignatureType.SIGNATURE_TYPE_HMAC,))),
-            (Tag.TAG_PERSONALIZATION, vin.encode()),
-            (Tag.TAG_CHALLENGE, challenge),
-        )
-    )
-    return _hmac(session_info_key(key), metadata + session_info)
-
-
-def command_metadata(
-    *,
-    signature_type: int,
-    domain: int,
-    vin: str,
-    epoch: bytes,
-    expires_at: int,
-    counter: int,
-    flags: int,
-) -> bytes:
-    """Serialize the metadata a signed command is authenticated over."""
-    items: list[tuple[int, bytes]] = [
-        (Tag.TAG_SIGNATURE_TYPE, bytes((signature_type,))),
-        (Tag.TAG_DOMAIN, bytes((domain,))),
-        (Tag.TAG_PERSONALIZATION, vin.encode()),
-    ]
-    if epoch:
-        items.append((Tag.TAG_EPOCH, epoch))
-    items += [(Tag.TAG_EXPIRES_AT, u32(expires_at)), (Tag.TAG_COUNTER, u32(counter))]
-    if flags:
-        items.append((Tag.TAG_FLAGS, u32(flags)))
-    return encode_metadata(items)
-
-
-def response_metadata(
-    *, domain: int, vin: str, counter: int, flags: int, request_hash: bytes, fault: int
-) -> bytes:
-    """Serialize the metadata an encrypted response is authenticated over."""
-    return encode_metadata(
-        (
-            (Tag.TAG_SIGNATURE_TYPE, bytes((SignatureType.SIGNATURE_TYPE_AES_GCM_RESPONSE,))),
-            (Tag.TAG_DOMAIN, bytes((domain,))),
-            (Tag.TAG_PERSONALIZATION, vin.encode()),
-            (Tag.TAG_COUNTER, u32(counter)),
-            (Tag.TAG_FLAGS, u32(flags)),
-            (Tag.TAG_REQUEST_HASH, request_hash),
-            (Tag.TAG_FAULT, u32(fault)),
-        )
-    )
-
-
-def request_hash(signature_type: int, tag: bytes, domain: int) -> bytes:
-    """Identify a request in its response: signature type byte || tag, short for VCSEC."""
-    digest = bytes((signature_type,)) + tag
-    if domain == Domain.DOMAIN_VEHICLE_SECURITY:
-        return digest[:VCSEC_REQUEST_HASH_SIZE]
-    return digest
-
-
-def gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, metadata: bytes) -> tuple[bytes, bytes]:
-    """Encrypt with AES-GCM over AAD = SHA256(metadata); return (ciphertext, tag)."""
-    sealed = AESGCM(key).encrypt(nonce, plaintext, hashlib.sha256(metadata).digest())
-    return sealed[:-GCM_TAG_SIZE], sealed[-GCM_TAG_SIZE:]
-
-
-def gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, tag: bytes, metadata: bytes) -> bytes:
-    """Decrypt AES-GCM over AAD = SHA256(metadata); raise InvalidTag when forged."""
-    if len(nonce) != NONCE_SIZE or len(tag) != GCM_TAG_SIZE:
-        raise InvalidTag
-    return AESGCM(key).decrypt(nonce, ciphertext + tag, hashlib.sha256(metadata).digest())
-
-
-def hmac_command_tag(key: bytes, metadata: bytes, payload: bytes) -> bytes:
-    """Return the HMAC-SHA256 tag of an HMAC-personalized command."""
-    return _hmac(command_hmac_key(key), metadata + payload)
-
-
-def tags_equal(left: bytes, right: bytes) -> bool:
-    """Compare authentication tags in constant time."""
-    return hmac.compare_digest(left, right)
 
 
 def update_sliding_window(counter: int, window: int, new: int) -> tuple[int, int, bool]:

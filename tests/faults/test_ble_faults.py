@@ -7,11 +7,9 @@ honk), then lifts the fault and checks that everything recovers.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Final
@@ -27,7 +25,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.ble import DEFAULT_MTU
 from custom_components.tesla_resilient.const import DOMAIN
@@ -45,6 +43,7 @@ from tests.faults.harness import Cell
 from tests.integration.common import entity_id, state_of
 from tests.integration.conftest import bluetooth, sim_clock
 from tests.scenarios.conftest import bluetooth_entry, paired_key, set_up
+from tests.sim_time import SimulatedTime
 
 __all__ = ["bluetooth", "bluetooth_entry", "paired_key", "sim_clock"]
 
@@ -57,9 +56,6 @@ EXCEPTION_KEYS: Final = frozenset(json.loads(STRINGS.read_text())["exceptions"])
 
 PATIENCE_S: Final = 120
 """Simulated seconds a user waits for one action before the cell counts it as hung."""
-
-SPINS_PER_SECOND: Final = 200
-"""Event-loop turns given to the radio before a simulated second passes."""
 
 READ_EVERY_S: Final = 61.0
 """Time that makes the next Bluetooth poll read infotainment too, while someone is in the car."""
@@ -91,23 +87,16 @@ class Rig:
     clock: FakeClock
     freezer: FrozenDateTimeFactory
 
+    def __post_init__(self) -> None:
+        self.time = SimulatedTime(self.hass, self.clock, self.freezer, patience_s=PATIENCE_S)
+
     def tick(self, seconds: float) -> None:
         """Move the car's clock and Home Assistant's time, and run what fell due."""
-        self.clock.advance(seconds)
-        self.freezer.tick(timedelta(seconds=seconds))
-        async_fire_time_changed(self.hass)
+        self.time.tick(seconds)
 
     async def wait_for[T](self, awaitable: Awaitable[T]) -> T:
         """Await something while time passes, a simulated second at a time, as for a user."""
-        task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-        for _ in range(PATIENCE_S):
-            for _ in range(SPINS_PER_SECOND):
-                if task.done():
-                    return task.result()
-                await asyncio.sleep(0)
-            self.tick(1)
-        task.cancel()
-        raise AssertionError(f"still waiting after {PATIENCE_S} s")
+        return await self.time.wait_for(awaitable)
 
     async def advance(self, seconds: float) -> None:
         """Let `seconds` pass and everything they set off finish."""

@@ -9,20 +9,17 @@ reaches a log (the secret guard watches every run).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_BLUETOOTH
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.tesla_resilient.ble import DEFAULT_MTU
 from custom_components.tesla_resilient.const import DOMAIN
@@ -33,6 +30,8 @@ from simulator.ble_proxy import CONNECTION_SLOTS, NEGOTIATED_MTU, LinkFault, Sim
 from simulator.clock import FakeClock
 from simulator.vehicle import VirtualCar
 from tests.faults.harness import Cell
+from tests.integration_ble.conftest import flow_progressed
+from tests.sim_time import SimulatedTime
 
 STRINGS: Final = Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json"
 FLOW_ERRORS: Final = frozenset(json.loads(STRINGS.read_text())["config"]["error"])
@@ -41,43 +40,28 @@ FAULT_AT_S: Final = 5
 TAP_AT_S: Final = 20
 LIFT_AT_S: Final = 30
 PATIENCE_S: Final = 150
-SPINS_PER_SECOND: Final = 200
 
 
 @dataclass
 class PairingRig:
-    """Home Assistant, the car and its radio on one simulated clock."""
+    """Home Assistant, the car and its radio on one simulated clock, with steps at set seconds."""
 
-    hass: HomeAssistant
     car: VirtualCar
     ble_car: BleCar
     proxy: SimulatedBluetoothProxy
-    clock: FakeClock
-    freezer: FrozenDateTimeFactory
-    elapsed: int = 0
+    time: SimulatedTime
+    steps: dict[int, Callable[[], None]] = field(default_factory=dict)
 
-    def tick(self) -> None:
-        self.clock.advance(1)
-        self.freezer.tick(timedelta(seconds=1))
-        self.elapsed += 1
-        self.ble_car.tick()
-        async_fire_time_changed(self.hass)
+    def __post_init__(self) -> None:
+        self.time.on_tick += [self.ble_car.tick, self._run_due_step]
 
-    async def wait_for[T](
-        self, awaitable: Awaitable[T], at: dict[int, Callable[[], Awaitable[None]]]
-    ) -> T:
-        """Await while time passes; run `at[second]` when that second comes."""
-        task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-        for _ in range(PATIENCE_S):
-            for _ in range(SPINS_PER_SECOND):
-                if task.done():
-                    return task.result()
-                await asyncio.sleep(0)
-            self.tick()
-            if (step := at.pop(self.elapsed, None)) is not None:
-                await step()
-        task.cancel()
-        raise AssertionError(f"still waiting after {PATIENCE_S} s")
+    def _run_due_step(self) -> None:
+        if (step := self.steps.pop(int(self.time.elapsed), None)) is not None:
+            step()
+
+    @property
+    def elapsed(self) -> int:
+        return int(self.time.elapsed)
 
 
 @dataclass(frozen=True)
@@ -85,18 +69,18 @@ class PairingFault:
     """One fault while the owner is asked to tap, and what the flow may say under it."""
 
     name: str
-    start: Callable[[PairingRig], Awaitable[None]]
-    stop: Callable[[PairingRig], Awaitable[None]]
+    start: Callable[[PairingRig], None]
+    stop: Callable[[PairingRig], None]
     errors: frozenset[str] = frozenset()
     """Flow errors that may end the first attempt (none: it must pair)."""
 
 
-async def _nothing(_rig: PairingRig) -> None:
+def _nothing(_rig: PairingRig) -> None:
     return None
 
 
-def _set(**values: Any) -> Callable[[PairingRig], Awaitable[None]]:
-    async def apply(rig: PairingRig) -> None:
+def _set(**values: Any) -> Callable[[PairingRig], None]:
+    def apply(rig: PairingRig) -> None:
         for path, value in values.items():
             target, name = path.split("__")
             setattr(getattr(rig, target), name, value)
@@ -104,32 +88,32 @@ def _set(**values: Any) -> Callable[[PairingRig], Awaitable[None]]:
     return apply
 
 
-async def _drop(rig: PairingRig) -> None:
+def _drop(rig: PairingRig) -> None:
     rig.proxy.drop_links()
 
 
-async def _reboot(rig: PairingRig) -> None:
+def _reboot(rig: PairingRig) -> None:
     rig.proxy.drop_links()
     rig.ble_car.reboot()
 
 
-async def _take_slots(rig: PairingRig) -> None:
+def _take_slots(rig: PairingRig) -> None:
     rig.proxy.drop_links()
     rig.proxy.occupy_slots(CONNECTION_SLOTS)
 
 
-async def _free_slots(rig: PairingRig) -> None:
+def _free_slots(rig: PairingRig) -> None:
     rig.proxy.occupy_slots(0)
 
 
-async def _cut_mid_reply(rig: PairingRig) -> None:
+def _cut_mid_reply(rig: PairingRig) -> None:
     rig.proxy.mtu = DEFAULT_MTU
     rig.proxy.drop_links()
     rig.proxy.on_cut = rig.ble_car.reboot
     rig.proxy.fault = LinkFault.CUT_MID_REPLY
 
 
-async def _no_cut(rig: PairingRig) -> None:
+def _no_cut(rig: PairingRig) -> None:
     rig.proxy.fault = None
     rig.proxy.on_cut = None
     rig.proxy.mtu = NEGOTIATED_MTU
@@ -161,25 +145,13 @@ FAULTS: Final = (
 )
 
 
-def _progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
-    done = asyncio.Event()
-
-    @callback
-    def _on_event(event: Event) -> None:
-        if event.data.get("flow_id") == flow_id:
-            done.set()
-
-    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, _on_event)
-    return done
-
-
-async def _pair(rig: PairingRig, flow_id: str, at: dict[int, Any]) -> dict[str, Any]:
+async def _pair(rig: PairingRig, flow_id: str) -> dict[str, Any]:
     """Submit the pair step and wait for the flow to say how it went."""
-    flows = rig.hass.config_entries.flow
-    done = _progressed(rig.hass, flow_id)
+    flows = rig.time.hass.config_entries.flow
+    done = flow_progressed(rig.time.hass, flow_id)
     result = await flows.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
-        await rig.wait_for(done.wait(), at)
+        await rig.time.wait_for(done.wait())
         result = await flows.async_configure(flow_id)
     return dict(result)
 
@@ -195,7 +167,9 @@ async def test_bluetooth_pairing_fault(
     cell: Cell,
     fault: PairingFault,
 ) -> None:
-    rig = PairingRig(hass, car, ble_car, ble_proxy, clock, freezer)
+    rig = PairingRig(
+        car, ble_car, ble_proxy, SimulatedTime(hass, clock, freezer, patience_s=PATIENCE_S)
+    )
     await hass.async_block_till_done(wait_background_tasks=True)
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["source"] == SOURCE_BLUETOOTH
@@ -203,9 +177,9 @@ async def test_bluetooth_pairing_fault(
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_VIN: car.vin})
     assert result["step_id"] == "pair"
     ble_car.tap_after_s = TAP_AT_S
-    steps = {FAULT_AT_S: lambda: fault.start(rig), LIFT_AT_S: lambda: fault.stop(rig)}
+    rig.steps = {FAULT_AT_S: lambda: fault.start(rig), LIFT_AT_S: lambda: fault.stop(rig)}
 
-    result = await _pair(rig, flow_id, steps)
+    result = await _pair(rig, flow_id)
 
     if result["type"] is FlowResultType.FORM:
         error = result["errors"]["base"]
@@ -214,17 +188,15 @@ async def test_bluetooth_pairing_fault(
         cell.check(error in fault.errors, f"error {error!r} does not tell this fault")
         # The owner taps anyway at 20 s (the car's request is still open), then tries again.
         while rig.elapsed < LIFT_AT_S:
-            rig.tick()
-            if (step := steps.pop(rig.elapsed, None)) is not None:
-                await step()
+            rig.time.tick()
         cell.check(len(ble_car.known_keys) == 1, "the late tap did not put the key on the car")
         retry_from = rig.elapsed
-        result = await _pair(rig, flow_id, {})
+        result = await _pair(rig, flow_id)
         cell.check(rig.elapsed - retry_from <= 1, "the retry did not finish at once")
     else:
-        cell.check(FAULT_AT_S not in steps, "pairing ended before the fault began")
-        for step in sorted(steps):
-            await steps.pop(step)()
+        cell.check(FAULT_AT_S not in rig.steps, "pairing ended before the fault began")
+        for second in sorted(rig.steps):
+            rig.steps.pop(second)()
     cell.check(result["type"] is FlowResultType.CREATE_ENTRY, f"no entry: {result}")
     if result["type"] is FlowResultType.CREATE_ENTRY:
         key = public_key_bytes(result["data"][CONF_PRIVATE_KEY])

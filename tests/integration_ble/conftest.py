@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import AsyncGenerator, Callable
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED
 
 from custom_components.tesla_resilient.ble import BluetoothLink
 from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
@@ -19,6 +17,7 @@ from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.vehicle import VirtualCar
 from tests.ble_fixtures import ble_car, ble_no_backoff, ble_proxy, ha_bluetooth
+from tests.sim_time import SimulatedTime
 
 __all__ = ["ble_car", "ble_no_backoff", "ble_proxy", "ha_bluetooth"]
 
@@ -52,57 +51,15 @@ async def link(
         await link.async_close()
 
 
-SPINS_PER_SECOND = 200
-"""Event-loop turns given to the radio before a simulated second passes."""
-
-PATIENCE_S = 180
-"""Simulated seconds an awaited operation may take before the test counts it as hung."""
-
-
-@dataclass
-class SimulatedTime:
-    """Home Assistant, the event loop's timers and the car on one clock, a second at a time."""
-
-    hass: HomeAssistant
-    clock: FakeClock
-    freezer: FrozenDateTimeFactory
-    elapsed: float = 0.0
-    on_tick: list[Callable[[], None]] = field(default_factory=list)
-
-    def tick(self) -> None:
-        """Let one simulated second pass and run what fell due."""
-        self.clock.advance(1)
-        self.freezer.tick(timedelta(seconds=1))
-        self.elapsed += 1
-        for callback in self.on_tick:
-            callback()
-        async_fire_time_changed(self.hass)
-
-    async def wait_for[T](self, awaitable: Awaitable[T]) -> T:
-        """Await something while time passes, as for a user who waits."""
-        task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-        for _ in range(PATIENCE_S):
-            for _ in range(SPINS_PER_SECOND):
-                if task.done():
-                    return task.result()
-                await asyncio.sleep(0)
-            self.tick()
-        task.cancel()
-        raise AssertionError(f"still waiting after {PATIENCE_S} s")
-
-    async def timed[T](self, awaitable: Awaitable[T]) -> tuple[T, float]:
-        """Await something; return its result and the simulated seconds it took."""
-        started = self.elapsed
-        result = await self.wait_for(awaitable)
-        return result, self.elapsed - started
-
-
 @pytest.fixture
 def sim_time(
     hass: HomeAssistant, clock: FakeClock, freezer: FrozenDateTimeFactory, ble_car: BleCar
 ) -> SimulatedTime:
     """Simulated time in which the car's own clock (its owner's tap, its windows) runs too."""
     return SimulatedTime(hass, clock, freezer, on_tick=[ble_car.tick])
+
+
+__all__ += ["SimulatedTime"]
 
 
 async def until(condition: Callable[[], bool], *, rounds: int = 500) -> None:
@@ -112,3 +69,16 @@ async def until(condition: Callable[[], bool], *, rounds: int = 500) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("condition never became true")
+
+
+def flow_progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
+    """Set once Home Assistant says a flow's progress step is over (its task ended)."""
+    done = asyncio.Event()
+
+    @callback
+    def _on_event(event: Event) -> None:
+        if event.data.get("flow_id") == flow_id:
+            done.set()
+
+    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, _on_event)
+    return done

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Generator
 from typing import Any
 from unittest.mock import patch
@@ -11,8 +10,8 @@ import pytest
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import SOURCE_BLUETOOTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_ADDRESS
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_config_flow
 
@@ -34,7 +33,7 @@ from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.vehicle import VirtualCar
 
-from .conftest import SimulatedTime, until
+from .conftest import SimulatedTime, flow_progressed, until
 
 OTHER_VIN = "5YJ3E7EB0NF999999"
 
@@ -312,7 +311,7 @@ async def test_the_flow_says_how_long_it_waits_and_pairs_a_tap_after_twenty_seco
         callback(lambda event: progress.append(event.data["progress"])),
     )
 
-    done = _progressed(hass, flow_id)
+    done = flow_progressed(hass, flow_id)
     shown = await _to_progress(hass, flow_id, car)
     tapped: list[float] = []
     sim_time.on_tick.append(
@@ -340,7 +339,7 @@ async def test_a_retry_after_a_late_tap_finishes_at_once(
 ) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
     flow_id = _discovered(hass)["flow_id"]
-    done = _progressed(hass, flow_id)
+    done = flow_progressed(hass, flow_id)
     await _to_progress(hass, flow_id, car)
     await sim_time.wait_for(done.wait())
     result = await hass.config_entries.flow.async_configure(flow_id)
@@ -360,16 +359,3 @@ async def test_a_retry_after_a_late_tap_finishes_at_once(
         sim_time.elapsed - started <= 2
     )  # at once: no wait for a tap (the key is generated off the loop)
     assert ble_car.known_keys == {public_key_bytes(result["data"][CONF_PRIVATE_KEY])}
-
-
-def _progressed(hass: HomeAssistant, flow_id: str) -> asyncio.Event:
-    """Set once Home Assistant says the flow's progress step is over (the pairing task ended)."""
-    done = asyncio.Event()
-
-    @callback
-    def _on_event(event: Event) -> None:
-        if event.data.get("flow_id") == flow_id:
-            done.set()
-
-    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, _on_event)
-    return done

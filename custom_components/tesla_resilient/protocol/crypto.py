@@ -8,6 +8,7 @@ import struct
 from collections.abc import Iterable
 from typing import Final
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -106,15 +107,15 @@ def command_metadata(
     counter: int,
     flags: int,
 ) -> bytes:
-    """Serialize the metadata a signed command is authenticated over (FLAGS only when set)."""
+    """Serialize the metadata a signed command is authenticated over (EPOCH and FLAGS when set)."""
     items: list[tuple[int, bytes]] = [
         (Tag.TAG_SIGNATURE_TYPE, bytes((signature_type,))),
         (Tag.TAG_DOMAIN, bytes((domain,))),
         (Tag.TAG_PERSONALIZATION, vin.encode()),
-        (Tag.TAG_EPOCH, epoch),
-        (Tag.TAG_EXPIRES_AT, u32(expires_at)),
-        (Tag.TAG_COUNTER, u32(counter)),
     ]
+    if epoch:
+        items.append((Tag.TAG_EPOCH, epoch))
+    items += [(Tag.TAG_EXPIRES_AT, u32(expires_at)), (Tag.TAG_COUNTER, u32(counter))]
     if flags:
         items.append((Tag.TAG_FLAGS, u32(flags)))
     return encode_metadata(items)
@@ -152,7 +153,9 @@ def gcm_seal(key: bytes, nonce: bytes, plaintext: bytes, metadata: bytes) -> tup
 
 
 def gcm_open(key: bytes, nonce: bytes, ciphertext: bytes, tag: bytes, metadata: bytes) -> bytes:
-    """Decrypt AES-GCM over AAD = SHA256(metadata); raise InvalidTag when forged."""
+    """Decrypt AES-GCM over AAD = SHA256(metadata); raise InvalidTag when forged or malformed."""
+    if len(nonce) != NONCE_SIZE or len(tag) != GCM_TAG_SIZE:
+        raise InvalidTag
     return AESGCM(key).decrypt(nonce, ciphertext + tag, hashlib.sha256(metadata).digest())
 
 
