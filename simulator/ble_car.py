@@ -280,6 +280,11 @@ class BleCar:
         return len(self._connections)
 
     @property
+    def awaiting_tap(self) -> bool:
+        """Whether an add-key request waits for a key-card tap."""
+        return self._pairing is not None
+
+    @property
     def known_keys(self) -> set[bytes]:
         """Public keys on the car's whitelist."""
         return set(self._keys)

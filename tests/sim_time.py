@@ -57,3 +57,14 @@ class SimulatedTime:
         started = self.elapsed
         result = await self.wait_for(awaitable)
         return result, self.elapsed - started
+
+    async def hold(self, condition: Callable[[], bool], turns: int = 200_000) -> None:
+        """Turn the event loop while no simulated time passes, until `condition` holds.
+
+        For work that takes real time, like a key generated in an executor thread.
+        """
+        for _ in range(turns):
+            if condition():
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("condition never became true")

@@ -146,11 +146,16 @@ FAULTS: Final = (
 
 
 async def _pair(rig: PairingRig, flow_id: str) -> dict[str, Any]:
-    """Submit the pair step and wait for the flow to say how it went."""
+    """Submit the pair step and wait for the flow to say how it went.
+
+    Time starts to pass once the car holds the request (the key is generated off the event
+    loop first), so the fault meets a pairing under way.
+    """
     flows = rig.time.hass.config_entries.flow
     done = flow_progressed(rig.time.hass, flow_id)
     result = await flows.async_configure(flow_id, {})
     if result["type"] is FlowResultType.SHOW_PROGRESS:
+        await rig.time.hold(lambda: rig.ble_car.awaiting_tap or done.is_set())
         await rig.time.wait_for(done.wait())
         result = await flows.async_configure(flow_id)
     return dict(result)

@@ -313,6 +313,7 @@ async def test_the_flow_says_how_long_it_waits_and_pairs_a_tap_after_twenty_seco
 
     done = flow_progressed(hass, flow_id)
     shown = await _to_progress(hass, flow_id, car)
+    await sim_time.hold(lambda: ble_car.awaiting_tap)
     tapped: list[float] = []
     sim_time.on_tick.append(
         lambda: tapped.append(sim_time.elapsed) if ble_car.known_keys and not tapped else None
