@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import timedelta
 from unittest.mock import AsyncMock, patch
 
@@ -15,7 +15,9 @@ from habluetooth import CONNECTABLE_FALLBACK_MAXIMUM_STALE_ADVERTISEMENT_SECONDS
 from habluetooth import UNAVAILABLE_TRACK_SECONDS as SWEEP_S
 from homeassistant import loader
 from homeassistant.components import bluetooth
+from homeassistant.components.lock import LockState
 from homeassistant.config_entries import (
+    SOURCE_BLUETOOTH,
     SOURCE_IMPORT,
     SOURCE_REAUTH,
     ConfigEntryState,
@@ -31,8 +33,8 @@ from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
@@ -66,8 +68,10 @@ from simulator.ha.tesla_simulator.const import (
     CAR_KEY_SECRET,
     CONF_BLUETOOTH_KEY_ADDED,
     DOMAIN,
+    NEARBY_CAR_KEY_SECRET,
+    NEARBY_VIN,
 )
-from simulator.ha.tesla_simulator.hub import OutageKind, SimulatorHub
+from simulator.ha.tesla_simulator.hub import NearbyCar, OutageKind, SimulatorHub
 from simulator.ha.tesla_simulator.radio import CarRadio, car_private_key
 from simulator.vehicle import VirtualCar
 from tests.simulator.test_ble_car import Central, add_key_request, unsigned
@@ -77,6 +81,9 @@ OUTAGE_KIND = "select.tesla_simulator_outage_kind"
 IN_RANGE = "switch.tesla_simulator_in_bluetooth_range"
 ASLEEP = "switch.tesla_simulator_asleep"
 TAP_KEY_CARD = "button.tesla_simulator_tap_key_card"
+NEARBY_IN_RANGE = "switch.nearby_model_y_in_bluetooth_range"
+NEARBY_TAP_KEY_CARD = "button.nearby_model_y_tap_key_card"
+NEARBY_LOCK = "lock.model_y_000002_doors"
 SHORT = aiohttp.ClientTimeout(total=2)
 
 
@@ -125,7 +132,8 @@ async def hub(
 ) -> SimulatorHub:
     """The simulator set up from YAML on a free port."""
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
-    await hass.async_block_till_done()
+    # Tesla Resilient's discovery of the nearby car imports its config flow in the background.
+    await hass.async_block_till_done(wait_background_tasks=True)
     (entry,) = hass.config_entries.async_entries(DOMAIN)
     assert entry.state is ConfigEntryState.LOADED
     hub: SimulatorHub = entry.runtime_data
@@ -630,3 +638,135 @@ async def test_a_new_key_pairs_through_add_bluetooth_key_and_the_key_card_button
 
 def hub_vin(radio: CarRadio) -> str:
     return radio.ble_car.car.vin
+
+
+def nearby_of(hub: SimulatorHub) -> tuple[NearbyCar, CarRadio]:
+    assert hub.nearby is not None
+    assert isinstance(hub.nearby.bluetooth, CarRadio)
+    return hub.nearby, hub.nearby.bluetooth
+
+
+def discovered_flows(hass: HomeAssistant) -> list[dict[str, object]]:
+    return [
+        dict(flow)
+        for flow in hass.config_entries.flow.async_progress_by_handler(TESLA_RESILIENT)
+        if flow["context"]["source"] == SOURCE_BLUETOOTH
+    ]
+
+
+async def test_a_second_car_without_an_account_has_its_own_device_key_card_and_range(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    nearby, radio = nearby_of(hub)
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"{entry.entry_id}_nearby_car")}
+    )
+
+    assert device is not None
+    assert device.name == "Nearby Model Y"
+    assert device.serial_number == NEARBY_VIN == nearby.car.vin != hub.car.vin
+    assert not nearby.car.locked
+    assert radio.proxy.address != radio_of(hub).proxy.address
+    assert radio.ble_car.public_key != radio_of(hub).ble_car.public_key
+    assert radio.ble_car.public_key == car_private_key(
+        NEARBY_CAR_KEY_SECRET
+    ).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    assert not radio.ble_car.known_keys
+    info = bluetooth.async_last_service_info(hass, radio.proxy.address, connectable=True)
+    assert info is not None
+    assert info.name == radio.ble_car.local_name
+
+    await call(hass, "switch", "turn_off", NEARBY_IN_RANGE)
+
+    assert hass.states.get(NEARBY_IN_RANGE).state == STATE_OFF
+    assert not radio.proxy.in_range
+    assert radio_of(hub).proxy.in_range
+    assert hass.states.get(IN_RANGE).state == STATE_ON
+
+    key = public_key_bytes(generate_private_key())
+    Central(radio.ble_car, mtu=185).send(unsigned(VCSEC, add_key_request(key).SerializeToString()))
+    await call(hass, "button", "press", NEARBY_TAP_KEY_CARD)
+
+    assert radio.ble_car.known_keys == {key}
+    assert not radio_of(hub).ble_car.known_keys
+    assert nearby.key_card_taps == 1
+    assert hub.key_card_taps == 0
+
+
+async def test_the_nearby_car_is_discovered_paired_with_its_key_card_and_locked_over_bluetooth(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    ha_bluetooth: None,
+    ble_no_backoff: None,
+    tesla_simulator_integration: None,
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    nearby, radio = nearby_of(simulator_entry.runtime_data)
+
+    (flow,) = discovered_flows(hass)
+    assert flow["step_id"] == "bluetooth_confirm"
+    flow_id = str(flow["flow_id"])
+    flows = hass.config_entries.flow
+    result = await flows.async_configure(flow_id, {CONF_VIN: NEARBY_VIN})
+    assert result["step_id"] == "pair"
+    progressed = asyncio.Event()
+
+    def on_progressed(event: Event) -> None:
+        if event.data.get("flow_id") == flow_id:
+            progressed.set()
+
+    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, on_progressed)
+    result = await flows.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await until_true(lambda: radio.proxy.round_trips >= 1)
+    assert not radio.ble_car.known_keys
+
+    await call(hass, "button", "press", NEARBY_TAP_KEY_CARD)
+    await asyncio.wait_for(progressed.wait(), timeout=10)
+    result = await flows.async_configure(flow_id)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.title == "Model Y 000002"
+    assert entry.data[CONF_VIN] == NEARBY_VIN
+    assert entry.data[CONF_ADDRESS] == radio.proxy.address
+    assert radio.ble_car.known_keys == {public_key_bytes(entry.data[CONF_PRIVATE_KEY])}
+    await until_true(lambda: hass.states.get(NEARBY_LOCK) is not None)
+    await until_true(lambda: hass.states.get(NEARBY_LOCK).state == LockState.UNLOCKED)
+
+    await call(hass, "lock", "lock", NEARBY_LOCK)
+
+    assert nearby.car.locked
+    assert hass.states.get(NEARBY_LOCK).state == LockState.LOCKED
+    route = hass.states.get("sensor.model_y_000002_last_command_route")
+    assert route is not None
+    assert route.state == "bluetooth"
+    assert not simulator_entry.runtime_data.car.executions
+
+
+async def test_a_paired_nearby_car_keeps_its_key_across_restarts(
+    hass: HomeAssistant, hub: SimulatorHub
+) -> None:
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    pem = generate_private_key()
+    MockConfigEntry(
+        domain=TESLA_RESILIENT, data={CONF_VIN: NEARBY_VIN, CONF_PRIVATE_KEY: pem}
+    ).add_to_hass(hass)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    _, radio = nearby_of(entry.runtime_data)
+    assert radio.ble_car.known_keys == {public_key_bytes(pem)}
+    assert not radio_of(entry.runtime_data).ble_car.known_keys
+
+
+async def until_true(condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never became true")

@@ -38,11 +38,17 @@ from .const import (
     DEFAULT_PORT,
     DOMAIN,
     HOST,
+    NEARBY_CAR_KEY_SECRET,
+    NEARBY_CAR_NAME,
+    NEARBY_PROXY_ADDRESS,
+    NEARBY_PROXY_NAME,
+    NEARBY_PROXY_SOURCE,
+    NEARBY_VIN,
     REFRESH_INTERVAL,
     TESLA_RESILIENT,
     TOKEN_LIFETIME_S,
 )
-from .hub import SimulatorHub
+from .hub import NearbyCar, SimulatorHub
 from .radio import CarRadio, async_add_bluetooth_key, car_private_key, stored_public_keys
 
 LOGGER = logging.getLogger(__package__)
@@ -85,7 +91,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) -> bool:
-    """Start a fresh virtual car with its Fleet API and Bluetooth proxy; add the entities."""
+    """Start the account's car with its Fleet API and Bluetooth proxy, and the nearby car."""
     port: int = entry.data.get(CONF_PORT, DEFAULT_PORT)
     car = VirtualCar(display_name=CAR_NAME)
     fleet_api = FleetApiSimulator(
@@ -110,11 +116,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
     hub = entry.runtime_data = SimulatorHub(car, fleet_api)
     hub.connect_bluetooth(radio)
     entry.async_on_unload(hub.attach())
+    nearby = nearby_car_radio(hass)
+    entry.async_on_unload(nearby.proxy.async_stop)
+    entry.async_on_unload(hub.add_nearby_car(NearbyCar(nearby.ble_car.car, nearby)))
 
     @callback
     def refresh(_now: datetime) -> None:
         hub.refresh()
         ble_car.tick()
+        nearby.ble_car.tick()
 
     async def stop(_event: Event) -> None:
         await fleet_api.stop()
@@ -126,10 +136,31 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
     )
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await nearby.proxy.async_start()
     entry.async_create_task(
         hass, async_set_up_demo_account(hass, entry, radio), "tesla_simulator account"
     )
     return True
+
+
+def nearby_car_radio(hass: HomeAssistant) -> CarRadio:
+    """Return the nearby car, unlocked, behind a proxy of its own, knowing the keys stored for it.
+
+    No account knows this car: Home Assistant discovers it through the proxy, and pairing goes
+    through Tesla Resilient's discovery card and this car's key card.
+    """
+    car = VirtualCar(vin=NEARBY_VIN, display_name=NEARBY_CAR_NAME, locked=False)
+    ble_car = BleCar(car, private_key=car_private_key(NEARBY_CAR_KEY_SECRET))
+    for public_key in stored_public_keys(hass, car.vin):
+        ble_car.add_known_key(public_key)
+    proxy = SimulatedBluetoothProxy(
+        hass,
+        ble_car,
+        address=NEARBY_PROXY_ADDRESS,
+        source=NEARBY_PROXY_SOURCE,
+        name=NEARBY_PROXY_NAME,
+    )
+    return CarRadio(ble_car, proxy)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) -> bool:

@@ -1,4 +1,4 @@
-"""The simulator's key card."""
+"""The simulator's key cards: one for the account's car, one for the nearby car."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SimulatorEntity, simulator_platform
+from . import SimulatorConfigEntry
+from .entity import SimulatorEntity
 from .hub import SimulatorHub
 
 PARALLEL_UPDATES = 0
@@ -28,6 +31,33 @@ BUTTONS: tuple[SimulatorButtonDescription, ...] = (
     ),
 )
 
+NEARBY_CAR_BUTTONS: tuple[SimulatorButtonDescription, ...] = (
+    SimulatorButtonDescription(
+        key="tap_key_card",
+        translation_key="tap_key_card",
+        press_fn=SimulatorHub.tap_nearby_key_card,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SimulatorConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the simulator's buttons and the nearby car's."""
+    hub = entry.runtime_data
+    async_add_entities(
+        [
+            *(SimulatorButton(hub, entry.entry_id, description) for description in BUTTONS),
+            *(
+                SimulatorButton(hub, entry.entry_id, description, nearby_car=True)
+                for description in NEARBY_CAR_BUTTONS
+                if hub.nearby is not None
+            ),
+        ]
+    )
+
 
 class SimulatorButton(SimulatorEntity, ButtonEntity):
     """A button that acts on the simulated world."""
@@ -37,6 +67,3 @@ class SimulatorButton(SimulatorEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Press the button."""
         self.entity_description.press_fn(self.hub)
-
-
-async_setup_entry = simulator_platform(SimulatorButton, BUTTONS)

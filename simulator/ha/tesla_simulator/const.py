@@ -21,5 +21,14 @@ ACCOUNT_SECRET: Final = b"tesla-resilient-demo-account"
 CAR_KEY_SECRET: Final = b"tesla-resilient-demo-car-key"
 """The car's own Bluetooth key comes from this, so a key pinned in an earlier run still matches."""
 
+NEARBY_VIN: Final = "7SAYGDEE5PA000002"
+"""A Model Y parked nearby with no Tesla account: Home Assistant finds it over Bluetooth alone."""
+
+NEARBY_CAR_NAME: Final = "Nearby Model Y"
+NEARBY_CAR_KEY_SECRET: Final = b"tesla-resilient-demo-nearby-car-key"
+NEARBY_PROXY_ADDRESS: Final = "AA:BB:CC:DD:EE:02"
+NEARBY_PROXY_SOURCE: Final = "AA:BB:CC:00:00:02"
+NEARBY_PROXY_NAME: Final = "Tesla simulator driveway proxy"
+
 CONF_BLUETOOTH_KEY_ADDED: Final = "bluetooth_key_added"
 """Set in the simulator's entry once the demo account has been given its Bluetooth key."""

@@ -50,12 +50,23 @@ class BluetoothFace(Protocol):
 
 
 @dataclass
+class NearbyCar:
+    """A second car parked nearby: no Tesla account, only its Bluetooth face behind a proxy."""
+
+    car: VirtualCar
+    bluetooth: BluetoothFace
+    in_bluetooth_range: bool = True
+    key_card_taps: int = 0
+
+
+@dataclass
 class SimulatorHub:
     """Everything the simulator's entities control, and who to tell when any of it changes."""
 
     car: VirtualCar
     fleet_api: FleetApiSimulator
     bluetooth: BluetoothFace | None = None
+    nearby: NearbyCar | None = None
     outage: bool = False
     outage_kind: OutageKind = OutageKind.FULL
     in_bluetooth_range: bool = True
@@ -72,6 +83,13 @@ class SimulatorHub:
         self.bluetooth = face
         face.set_in_range(self.in_bluetooth_range)
 
+    def add_nearby_car(self, nearby: NearbyCar) -> Callable[[], None]:
+        """Park the Bluetooth-only car nearby; returns the function that stops following it."""
+        self.nearby = nearby
+        nearby.bluetooth.set_in_range(nearby.in_bluetooth_range)
+        nearby.car.listeners.append(self._notify)
+        return lambda: nearby.car.listeners.remove(self._notify)
+
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every change; returns the function that removes it."""
         self._listeners.append(listener)
@@ -85,6 +103,8 @@ class SimulatorHub:
     def refresh(self) -> None:
         """Let the car's time pass: finish a wake-up, or fall asleep after idling."""
         _ = self.car.state
+        if self.nearby is not None:
+            _ = self.nearby.car.state
 
     def set_outage(self, outage: bool) -> None:
         """Start the selected outage, or end the outage."""
@@ -118,6 +138,22 @@ class SimulatorHub:
         self.key_card_taps += 1
         if self.bluetooth is not None:
             self.bluetooth.tap_key_card()
+        self._notify()
+
+    def set_nearby_in_bluetooth_range(self, in_range: bool) -> None:
+        """Move the nearby car into or out of Bluetooth range."""
+        if self.nearby is None:
+            return
+        self.nearby.in_bluetooth_range = in_range
+        self.nearby.bluetooth.set_in_range(in_range)
+        self._notify()
+
+    def tap_nearby_key_card(self) -> None:
+        """Tap the key card on the nearby car."""
+        if self.nearby is None:
+            return
+        self.nearby.key_card_taps += 1
+        self.nearby.bluetooth.tap_key_card()
         self._notify()
 
     def _apply_fault(self) -> None:

@@ -1,4 +1,4 @@
-"""The simulator's switches: cloud outage, Bluetooth range and sleep."""
+"""The simulator's switches: cloud outage, Bluetooth range and sleep; the nearby car's range."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SimulatorEntity, simulator_platform
+from . import SimulatorConfigEntry
+from .entity import SimulatorEntity
 from .hub import SimulatorHub
 
 PARALLEL_UPDATES = 0
@@ -43,6 +46,34 @@ SWITCHES: tuple[SimulatorSwitchDescription, ...] = (
     ),
 )
 
+NEARBY_CAR_SWITCHES: tuple[SimulatorSwitchDescription, ...] = (
+    SimulatorSwitchDescription(
+        key="in_bluetooth_range",
+        translation_key="in_bluetooth_range",
+        is_on_fn=lambda hub: hub.nearby is not None and hub.nearby.in_bluetooth_range,
+        set_fn=SimulatorHub.set_nearby_in_bluetooth_range,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SimulatorConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the simulator's switches and the nearby car's."""
+    hub = entry.runtime_data
+    async_add_entities(
+        [
+            *(SimulatorSwitch(hub, entry.entry_id, description) for description in SWITCHES),
+            *(
+                SimulatorSwitch(hub, entry.entry_id, description, nearby_car=True)
+                for description in NEARBY_CAR_SWITCHES
+                if hub.nearby is not None
+            ),
+        ]
+    )
+
 
 class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     """A switch that changes the simulated world."""
@@ -61,6 +92,3 @@ class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the switch off."""
         self.entity_description.set_fn(self.hub, False)
-
-
-async_setup_entry = simulator_platform(SimulatorSwitch, SWITCHES)
