@@ -16,6 +16,7 @@ from types import FrameType
 
 from homeassistant.const import RESTART_EXIT_CODE
 
+from demo.dashboard import NEARBY_VIN
 from demo.prepare import CONFIG_DIR, LOGIN, REPO_ROOT, async_prepare_storage, build_config_dir
 
 HOST = "127.0.0.1"
@@ -59,6 +60,7 @@ def banner() -> str:
             f"    user      {LOGIN.username}",
             f"    password  {LOGIN.password}",
             "    car       Settings > Devices & services > Tesla simulator",
+            f"    nearby    a Model Y to discover and pair over Bluetooth, VIN {NEARBY_VIN}",
             f"    Fleet API http://{HOST}:{SIMULATOR_PORT} (simulated)",
             "  Ctrl-C stops it.",
             "",

@@ -29,10 +29,28 @@ IN_BLUETOOTH_RANGE: Final = f"switch.{SIMULATOR}_in_bluetooth_range"
 ASLEEP: Final = f"switch.{SIMULATOR}_asleep"
 TAP_KEY_CARD: Final = f"button.{SIMULATOR}_tap_key_card"
 
+NEARBY_VIN: Final = "7SAYGDEE5PA000002"
+"""The VIN of the simulator's nearby car (simulator.ha.tesla_simulator.const.NEARBY_VIN)."""
+NEARBY_SIMULATOR: Final = "nearby_model_y"
+NEARBY_TAP_KEY_CARD: Final = f"button.{NEARBY_SIMULATOR}_tap_key_card"
+NEARBY_IN_BLUETOOTH_RANGE: Final = f"switch.{NEARBY_SIMULATOR}_in_bluetooth_range"
+NEARBY_CAR: Final = "model_y_000002"
+"""Tesla Resilient names a car paired without an account by its model and its VIN's last digits."""
+NEARBY_DOOR_LOCK: Final = f"lock.{NEARBY_CAR}_doors"
+NEARBY_BLUETOOTH_CONNECTION: Final = f"binary_sensor.{NEARBY_CAR}_bluetooth_connection"
+NEARBY_LAST_COMMAND_ROUTE: Final = f"sensor.{NEARBY_CAR}_last_command_route"
+
 STORY: Final = (
     "Stage a cloud outage here, watch **Tesla cloud** go down, then lock the car: the command "
     "takes the Bluetooth route. Take the car out of Bluetooth range to see the cloud carry it "
     "again."
+)
+
+NEARBY_STORY: Final = (
+    "A Model Y with no Tesla account parks nearby; Home Assistant hears it over Bluetooth. "
+    "Add it from its card under **Settings → Devices & services**, enter its VIN "
+    f"`{NEARBY_VIN}`, and tap its key card here while Home Assistant waits. Its lock shows "
+    "here once it is paired."
 )
 
 
@@ -53,6 +71,14 @@ def _entities(*rows: tuple[str, str]) -> dict[str, Any]:
         "state_color": True,
         "entities": [{"entity": entity, "name": name} for entity, name in rows],
     }
+
+
+def _once_paired(card: dict[str, Any]) -> dict[str, Any]:
+    """Show the card only once the nearby car has been added (its entities exist)."""
+    visibility = [
+        {"condition": "state", "entity": NEARBY_BLUETOOTH_CONNECTION, "state_not": "unavailable"}
+    ]
+    return {**card, "visibility": visibility}
 
 
 def _section(*cards: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +132,19 @@ def dashboard() -> dict[str, Any]:
                         _tile(BATTERY, "Battery", wide=False),
                         _tile(BATTERY_RANGE, "Range", wide=False),
                         _tile(CHARGING, "Charging", wide=False),
+                    ),
+                    _section(
+                        _heading("5 · Nearby Model Y, Bluetooth only", "mdi:car-key"),
+                        {"type": "markdown", "content": NEARBY_STORY},
+                        _entities(
+                            (NEARBY_TAP_KEY_CARD, "Tap Model Y's key card"),
+                            (NEARBY_IN_BLUETOOTH_RANGE, "Model Y in Bluetooth range"),
+                        ),
+                        _once_paired(_entities((NEARBY_DOOR_LOCK, "Model Y doors"))),
+                        _once_paired(_tile(NEARBY_BLUETOOTH_CONNECTION, "Model Y Bluetooth")),
+                        _once_paired(
+                            _tile(NEARBY_LAST_COMMAND_ROUTE, "Model Y last command route")
+                        ),
                     ),
                 ],
             }

@@ -20,8 +20,10 @@ from homeassistant.components.onboarding.const import STEPS
 from homeassistant.config import load_yaml_config_file
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+from homeassistant.util import slugify
 from homeassistant.util.unit_system import METRIC_SYSTEM
 
+from custom_components.tesla_resilient.pairing import default_title
 from demo import dashboard as board
 from demo.__main__ import home_assistant_command, home_assistant_env, parse_args, port_in_use
 from demo.prepare import (
@@ -33,6 +35,7 @@ from demo.prepare import (
     async_prepare_storage,
     build_config_dir,
 )
+from simulator.ha.tesla_simulator.const import NEARBY_VIN
 
 
 @pytest.fixture
@@ -216,6 +219,7 @@ async def test_default_dashboard_tells_the_story_from_left_to_right(prepared: Pa
         "2 · Tesla cloud",
         "3 · Bluetooth",
         "4 · Demo Model 3",
+        "5 · Nearby Model Y, Bluetooth only",
     ]
     entities = _entities(config)
     assert entities.index(board.CLOUD_OUTAGE) < entities.index(board.TESLA_CLOUD)
@@ -236,7 +240,43 @@ async def test_default_dashboard_tells_the_story_from_left_to_right(prepared: Pa
         board.IN_BLUETOOTH_RANGE,
         board.ASLEEP,
         board.TAP_KEY_CARD,
+        board.NEARBY_TAP_KEY_CARD,
+        board.NEARBY_IN_BLUETOOTH_RANGE,
+        board.NEARBY_DOOR_LOCK,
+        board.NEARBY_BLUETOOTH_CONNECTION,
+        board.NEARBY_LAST_COMMAND_ROUTE,
     } <= set(entities)
+
+
+def _card_entities(cards: list[dict[str, Any]]) -> list[str]:
+    return _entities({"views": [{"sections": [{"cards": cards}]}]})
+
+
+def test_the_nearby_cars_section_names_its_vin_and_shows_its_lock_once_paired() -> None:
+    config = board.dashboard()
+    *earlier, nearby = config["views"][0]["sections"]
+    cards: list[dict[str, Any]] = nearby["cards"]
+    once_paired = [card for card in cards if "visibility" in card]
+    always = [card for card in cards if "visibility" not in card]
+
+    assert board.NEARBY_VIN == NEARBY_VIN
+    assert any(NEARBY_VIN in card.get("content", "") for card in always)
+    assert _card_entities(always) == [board.NEARBY_TAP_KEY_CARD, board.NEARBY_IN_BLUETOOTH_RANGE]
+    assert _card_entities(once_paired) == [
+        board.NEARBY_DOOR_LOCK,
+        board.NEARBY_BLUETOOTH_CONNECTION,
+        board.NEARBY_LAST_COMMAND_ROUTE,
+    ]
+    for card in once_paired:
+        assert card["visibility"] == [
+            {
+                "condition": "state",
+                "entity": board.NEARBY_BLUETOOTH_CONNECTION,
+                "state_not": "unavailable",
+            }
+        ]
+    assert not any("visibility" in card for section in earlier for card in section["cards"])
+    assert slugify(default_title(NEARBY_VIN)) == board.NEARBY_CAR
 
 
 async def test_preparing_again_keeps_a_dashboard_edited_in_the_ui(prepared: Path) -> None:
