@@ -297,6 +297,9 @@ async function main() {
     });
 
     await step('Settings > Devices & services shows the nearby Model Y as discovered', async () => {
+      if (await row('hui-lock-entity-row', 'Model Y doors').count()) {
+        throw new Error('the dashboard shows a lock for the Model Y before it is paired');
+      }
       await page.locator('ha-sidebar a[href="/config"]').click();
       await page.waitForURL('**/config/**');
       await page.locator('a[href="/config/integrations"]').first().click();
@@ -352,7 +355,11 @@ async function main() {
         WAIT_MS,
         100,
       );
-      const createdS = ((Date.now() - tappedAt) / 1000).toFixed(1);
+      const seenS = ((Date.now() - tappedAt) / 1000).toFixed(1);
+      if (entry.source !== 'bluetooth') throw new Error(`the entry came from ${entry.source}`);
+      // Both ends on Home Assistant's clock: the button's state is the time it was pressed.
+      const pressedAt = Date.parse(await api.state(E.nearbyTap));
+      const createdS = ((entry.created_at * 1000 - pressedAt) / 1000).toFixed(2);
       await until('the dialog to say the car was added', () => dialogShows(/Created|Success/i));
       const shownS = ((Date.now() - tappedAt) / 1000).toFixed(1);
       const pairedShot = await shot('10-paired');
@@ -360,8 +367,9 @@ async function main() {
       const tapS = ((tappedAt - waitingSince) / 1000).toFixed(1);
       return (
         `progress ${progress}% halfway; tapped ${tapS} s after the flow began waiting; ` +
-        `entry "${entry.title}" (${entry.state}) ` +
-        `created ${createdS} s after the tap, shown in the dialog after ${shownS} s; ` +
+        `entry "${entry.title}" (${entry.state}, from ${entry.source} discovery) ` +
+        `created ${createdS} s after the tap (seen over REST after ${seenS} s, ` +
+        `in the dialog after ${shownS} s); ` +
         `${waitingShot}, ${pairedShot}`
       );
     });
