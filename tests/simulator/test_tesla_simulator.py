@@ -167,7 +167,7 @@ async def call(hass: HomeAssistant, domain: str, service: str, entity_id: str, *
     )
 
 
-async def test_sets_up_from_yaml_with_one_device_and_five_entities(
+async def test_sets_up_from_yaml_with_the_simulator_device_and_its_five_entities(
     hass: HomeAssistant, hub: SimulatorHub, ensure_account: AsyncMock
 ) -> None:
     for entity_id in (OUTAGE, OUTAGE_KIND, IN_RANGE, ASLEEP, TAP_KEY_CARD):
