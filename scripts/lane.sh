@@ -2,7 +2,7 @@
 # Run the whole suite on one lane and say which Home Assistant and tesla-fleet-api it ran on.
 set -uo pipefail
 lane="$1"; python="$2"; shift 2
-versions=$("$python" -c 'from importlib.metadata import version as v; print(f"Home Assistant {v(\"homeassistant\")}, tesla-fleet-api {v(\"tesla-fleet-api\")}, bleak {v(\"bleak\")}, protobuf {v(\"protobuf\")}")')
+versions=$("$python" -c "from importlib.metadata import version as v; print(', '.join(f'{n} {v(p)}' for n, p in (('Home Assistant', 'homeassistant'), ('tesla-fleet-api', 'tesla-fleet-api'), ('bleak', 'bleak'), ('protobuf', 'protobuf'))))")
 echo "lane $lane: $versions"
 log=$(mktemp)
 "$python" -m pytest -q "$@" 2>&1 | tee "$log"

@@ -11,7 +11,8 @@ from typing import Any, Final, Protocol
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
 from . import ble_messages
-from .ble_messages import BENIGN_REASONS, BleCommand, Category, Verdict, status_fields
+from .ble_messages import BleCommand, Category, Verdict, status_fields
+from .const import WAKE_TIMEOUT
 from .errors import (
     CarAsleep,
     CarBusy,
@@ -35,7 +36,7 @@ from .protocol import (
     fault_name,
 )
 from .protocol.proto import universal, vcsec
-from .router import Command, Delivery
+from .router import BENIGN_REASONS, Command, Delivery
 from .state import Field
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,9 +50,6 @@ RESYNC_RETRIES: Final = 3
 
 STATUS_FRESH_S: Final = 5.0
 """How old a security-controller status may be and still decide whether the car is awake."""
-
-WAKE_TIMEOUT_S: Final = 45.0
-"""Seconds to wait for infotainment to come up after a wake request."""
 
 WAKE_POLL_S: Final = 1.0
 """Seconds between status reads while waiting for the car to wake."""
@@ -197,7 +195,7 @@ class Conversation:
         if not (await self.status()).get(Field.ASLEEP):
             return
         await self.signed(VCSEC, ble_messages.COMMANDS[Command.WAKE_UP].build({}))
-        deadline = time.monotonic() + WAKE_TIMEOUT_S
+        deadline = time.monotonic() + WAKE_TIMEOUT
         while (await self.status()).get(Field.ASLEEP):
             if time.monotonic() >= deadline:
                 raise CarAsleep

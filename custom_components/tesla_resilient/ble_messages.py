@@ -19,9 +19,6 @@ VehicleLockState_E = vcsec.VehicleLockState_E
 VehicleSleepStatus_E = vcsec.VehicleSleepStatus_E
 UserPresence_E = vcsec.UserPresence_E
 
-BENIGN_REASONS: Final = frozenset({"already_set", "not_charging", "is_charging", "requested"})
-"""Refusals that mean the car is already where the command wanted it."""
-
 
 class Category(StrEnum):
     """One infotainment data category, read with one request."""

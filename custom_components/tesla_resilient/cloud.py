@@ -43,13 +43,11 @@ from .cloud_errors import (
 )
 from .const import CONNECT_TIMEOUT, DOMAIN, REQUEST_TIMEOUT, STATUS_TIMEOUT
 from .health import Outcome
-from .router import COMMANDS, Command
+from .router import BENIGN_REASONS, COMMANDS, Command
 from .tokens import TokenSource
 
 type OutcomeListener = Callable[[OutcomeReport], None]
 
-BENIGN_REASONS: Final = frozenset({"already_set", "not_charging", "is_charging", "requested"})
-"""Refusals that mean the car is already where the command wanted it."""
 
 _TRACE: ContextVar[Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
 

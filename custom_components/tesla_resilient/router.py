@@ -25,6 +25,10 @@ class RoutePreference(StrEnum):
     BLUETOOTH_FIRST = "bluetooth_first"
 
 
+BENIGN_REASONS: Final = frozenset({"already_set", "not_charging", "is_charging", "requested"})
+"""Refusals, over either link, that mean the car is already where the command wanted it."""
+
+
 class Command(StrEnum):
     """Every command the integration sends, by its Fleet API name."""
 

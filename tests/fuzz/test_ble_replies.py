@@ -213,7 +213,7 @@ def tamperer(monkeypatch: pytest.MonkeyPatch) -> Tamperer:
 
     monkeypatch.setattr(BleConnection, "send", send)
     monkeypatch.setattr(ble_conversation, "WAKE_POLL_S", 0.01)
-    monkeypatch.setattr(ble_conversation, "WAKE_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(ble_conversation, "WAKE_TIMEOUT", 0.1)
     # The link pauses before retrying a command the car asked to wait with, and lets an
     # unauthenticated refusal wait a moment for an authentic answer.
     monkeypatch.setattr(ble_conversation, "BUSY_RETRY_S", 0.0)
