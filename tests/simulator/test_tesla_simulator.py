@@ -33,7 +33,7 @@ from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
 )
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.translation import async_get_translations
@@ -714,6 +714,7 @@ async def test_the_nearby_car_is_discovered_paired_with_its_key_card_and_locked_
     assert result["step_id"] == "pair"
     progressed = asyncio.Event()
 
+    @callback
     def on_progressed(event: Event) -> None:
         if event.data.get("flow_id") == flow_id:
             progressed.set()
