@@ -118,13 +118,13 @@ class Conversation:
         """Talk over `transport` with the keys in `keyring`."""
         self._transport = transport
         self.keyring = keyring
-        self._sessions = {domain: Session(keyring, domain) for domain in DOMAINS}
+        self._domain_sessions = {domain: Session(keyring, domain) for domain in DOMAINS}
         self._asleep: bool | None = None
         self._status_at: float | None = None
 
     async def handshake(self, domain: int, *, on_other: OnOther | None = None) -> Reply:
         """Ask for session info; the answer is checked and pinned by the session."""
-        session = self._sessions[domain]
+        session = self._domain_sessions[domain]
         transport = self._transport
         return await transport.exchange(
             session, session.handshake(transport.routing_address), on_other=on_other
@@ -132,7 +132,7 @@ class Conversation:
 
     async def signed(self, domain: int, payload: bytes) -> Verdict:
         """Run one signed request; sign again when the car resynchronises or asks to wait."""
-        session, transport = self._sessions[domain], self._transport
+        session, transport = self._domain_sessions[domain], self._transport
         resyncs = waits = 0
         while True:
             if not session.ready and (await self.handshake(domain)).not_on_car:
