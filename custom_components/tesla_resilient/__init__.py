@@ -31,7 +31,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
-from . import redaction
+from . import redaction, repairs
+from .application_key import ApplicationKey
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
@@ -40,8 +41,10 @@ from .cloud_data import OFFLINE, VehicleSummary
 from .cloud_errors import CloudAuthError, CloudError
 from .cloud_health import CloudHealthCoordinator
 from .const import (
+    CONF_APPLICATION_DOMAIN,
     CONF_AUTH_IMPLEMENTATION,
     CONF_CAR_PUBLIC_KEY,
+    CONF_COMMAND_SIGNING,
     CONF_PRIVATE_KEY,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
@@ -120,7 +123,9 @@ def _key_subentries(entry: TeslaResilientConfigEntry) -> dict[str, ConfigSubentr
 
 def _stored_vehicles(entry: TeslaResilientConfigEntry) -> list[VehicleSummary]:
     return [
-        VehicleSummary(vehicle[CONF_VIN], vehicle[CONF_NAME], OFFLINE)
+        VehicleSummary(
+            vehicle[CONF_VIN], vehicle[CONF_NAME], OFFLINE, vehicle.get(CONF_COMMAND_SIGNING)
+        )
         for vehicle in entry.data.get(CONF_VEHICLES, ())
     ]
 
@@ -130,7 +135,12 @@ def _store_vehicles(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, vehicles: list[VehicleSummary]
 ) -> None:
     stored = [
-        {CONF_VIN: vehicle.vin, CONF_NAME: vehicle.display_name, CONF_MODEL: vehicle.model}
+        {
+            CONF_VIN: vehicle.vin,
+            CONF_NAME: vehicle.display_name,
+            CONF_MODEL: vehicle.model,
+            CONF_COMMAND_SIGNING: vehicle.command_signing,
+        }
         for vehicle in vehicles
     ]
     if entry.data.get(CONF_VEHICLES) != stored:
@@ -190,6 +200,27 @@ def _bluetooth(
     return coordinator
 
 
+async def _async_application_key(
+    hass: HomeAssistant,
+    entry: TeslaResilientConfigEntry,
+    cloud: CloudLink,
+    listed: list[VehicleSummary],
+) -> tuple[ApplicationKey | None, str | None]:
+    """Load the application's key when the owner named its domain; ask which cars have it.
+
+    Only cars that need signing and have no Bluetooth key are asked about: one `fleet_status`
+    request per setup, none when every car signs with its Bluetooth key.
+    """
+    if not (domain := entry.options.get(CONF_APPLICATION_DOMAIN)):
+        return None, None
+    key = await ApplicationKey.async_load(hass, cloud)
+    keys = _key_subentries(entry)
+    await key.async_check(
+        [vehicle.vin for vehicle in listed if vehicle.signing_required and vehicle.vin not in keys]
+    )
+    return key, str(domain)
+
+
 def _cloud_commands_up(health: AccountHealth, vin: str, clock: Clock) -> bool:
     return health.is_up(Capability.COMMANDS, clock.monotonic(), vin)
 
@@ -219,9 +250,15 @@ def _add_vehicle(
         cloud_commands_up=partial(_cloud_commands_up, account.health.health, summary.vin, clock),
         key_subentry_id=None if key is None else key.subentry_id,
         skip_cloud_data_in_range=entry.options.get(CONF_SKIP_CLOUD_POLL, True),
+        application_signer=None
+        if account.application_key is None
+        else account.application_key.signer,
+        application_domain=account.application_domain,
     )
     if key is not None:
         _bluetooth(hass, entry, vehicle, key.data, clock)
+    if vehicle.signing_required:
+        vehicle.async_signing_issue(missing=vehicle.cloud_signer() is None)
     return vehicle
 
 
@@ -275,7 +312,20 @@ async def _async_setup_account(
 ) -> TeslaResilientData:
     """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
     tokens, scopes = await _async_tokens(hass, entry)
-    cloud = CloudLink(cloud_session(hass), entry.data[CONF_URL], tokens, monotonic=clock.monotonic)
+
+    @callback
+    def server_moved(url: str) -> None:
+        LOGGER.info("Tesla moved the account to %s; using it from now on", url)
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: url})
+
+    cloud = CloudLink(
+        cloud_session(hass),
+        entry.data[CONF_URL],
+        tokens,
+        monotonic=clock.monotonic,
+        on_server_moved=server_moved,
+    )
+    repairs.async_scopes_issue(hass, entry.entry_id, entry.title, "", missing=False)
     location = scopes is None or SCOPE_LOCATION in scopes
     listed = await _async_vehicles(hass, entry, cloud)
     vehicles: dict[str, VehicleRuntime] = {}
@@ -287,7 +337,7 @@ async def _async_setup_account(
         clock=clock,
         vehicles=lambda: vehicles,
     )
-    account = CloudAccount(cloud, health)
+    account = CloudAccount(cloud, health, *await _async_application_key(hass, entry, cloud, listed))
     entry.async_on_unload(cloud.add_outcome_listener(health.async_record))
     for summary in listed:
         _add_vehicle(hass, entry, account, vehicles, summary, clock=clock, location=location)

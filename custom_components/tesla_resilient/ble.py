@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import bleak
@@ -111,6 +111,16 @@ class BluetoothLink:
         self.inbox = Inbox(os.urandom(16))
         self._keyring = Keyring(key, vin, pinned_car_key, on_secret=self._remember_secret)
         self._conversation = Conversation(self, self._keyring)
+
+    @property
+    def keyring(self) -> Keyring:
+        """The paired key and the car's pinned key: the cloud signs with them too."""
+        return self._keyring
+
+    @property
+    def sessions(self) -> Mapping[int, Session]:
+        """The car's sessions for this key, one per domain, shared with the cloud's signer."""
+        return self._conversation.sessions
 
     @property
     def local_name(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -32,10 +32,12 @@ from .protocol import (
     Request,
     RoutableMessage,
     Session,
+    Signature,
     add_key_request,
     fault_name,
 )
 from .protocol.proto import universal, vcsec
+from .protocol.session import BLE_TTL_S
 from .router import BENIGN_REASONS, Command, Delivery
 from .state import Field
 
@@ -114,13 +116,35 @@ class Conversation:
     matched to requests) and turns what goes wrong on the radio into the same errors.
     """
 
-    def __init__(self, transport: Transport, keyring: Keyring) -> None:
-        """Talk over `transport` with the keys in `keyring`."""
+    def __init__(
+        self,
+        transport: Transport,
+        keyring: Keyring,
+        *,
+        sessions: Mapping[int, Session] | None = None,
+        signature: Signature = Signature.AES_GCM,
+        ttl_s: int = BLE_TTL_S,
+    ) -> None:
+        """Talk over `transport` with the keys in `keyring`.
+
+        `sessions` are another conversation's with the same key (the car keeps one session per
+        key and domain, whichever way a message comes); `signature` and `ttl_s` say how commands
+        are signed: AES-GCM for Bluetooth, HMAC for the cloud's `signed_command`.
+        """
         self._transport = transport
         self.keyring = keyring
-        self._domain_sessions = {domain: Session(keyring, domain) for domain in DOMAINS}
+        self._domain_sessions = dict(sessions or {})
+        for domain in DOMAINS:
+            self._domain_sessions.setdefault(domain, Session(keyring, domain))
+        self._signature = signature
+        self._ttl_s = ttl_s
         self._asleep: bool | None = None
         self._status_at: float | None = None
+
+    @property
+    def sessions(self) -> Mapping[int, Session]:
+        """The sessions per domain, to share with a conversation over another route."""
+        return self._domain_sessions
 
     async def handshake(self, domain: int, *, on_other: OnOther | None = None) -> Reply:
         """Ask for session info; the answer is checked and pinned by the session."""
@@ -138,9 +162,10 @@ class Conversation:
             if not session.ready and (await self.handshake(domain)).not_on_car:
                 raise KeyNotPaired
             transport.start_request()
-            reply = await transport.exchange(
-                session, session.sign(payload, transport.routing_address)
+            request = session.sign(
+                payload, transport.routing_address, signature=self._signature, ttl_s=self._ttl_s
             )
+            reply = await transport.exchange(session, request)
             if reply.not_on_car or reply.fault in _KEY_UNKNOWN:
                 raise KeyNotPaired
             if reply.fault == _FAULT.MESSAGEFAULT_ERROR_BUSY:

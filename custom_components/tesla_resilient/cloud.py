@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aiohttp
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
@@ -28,6 +32,7 @@ from .cloud_data import (
     summary,
 )
 from .cloud_errors import (
+    HARDLOCKED,
     CloudAuthError,
     CloudError,
     CommandRejected,
@@ -35,7 +40,9 @@ from .cloud_errors import (
     MalformedAnswerError,
     OutcomeReport,
     Request,
+    SigningRequired,
     Trace,
+    WrongRegion,
     classify_traced,
     cloud_error,
     from_status,
@@ -47,6 +54,15 @@ from .router import BENIGN_REASONS, COMMANDS, Command
 from .tokens import TokenSource
 
 type OutcomeListener = Callable[[OutcomeReport], None]
+type ServerListener = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStatus:
+    """What `fleet_status` says of the application's key on the account's cars."""
+
+    key_paired_vins: frozenset[str]
+    signing_required_vins: frozenset[str]
 
 
 _TRACE: ContextVar[Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
@@ -148,10 +164,15 @@ class CloudLink:
         tokens: TokenSource,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        on_server_moved: ServerListener | None = None,
     ) -> None:
-        """Talk to `base_url` over Home Assistant's session with tokens from `tokens`."""
+        """Talk to `base_url` over Home Assistant's session with tokens from `tokens`.
+
+        `on_server_moved` learns the new server when the cloud sends the account elsewhere (421).
+        """
         self._tokens = tokens
         self._monotonic = monotonic
+        self._on_server_moved = on_server_moved
         self._listeners: list[OutcomeListener] = []
         self._api = _fleet_api(session, base_url.rstrip("/"), tokens)
         self._vehicles: dict[str, Any] = {}
@@ -185,9 +206,21 @@ class CloudLink:
         budget: float | None = None,
         data_timestamp: Callable[[T], int | None] | None = None,
     ) -> T:
-        """Run one call, once more after a refused token was replaced, and report the outcome."""
+        """Run one call and report the outcome.
+
+        It runs once more after a refused token was replaced, or on the server a 421 named.
+        """
         try:
             result = await self._attempt(call, budget)
+        except WrongRegion as err:
+            if not self._moved(err.base_url):
+                self._reportcloud_error(request, err, vin)
+                raise
+            try:
+                result = await self._attempt(call, budget)
+            except CloudError as retry_err:
+                self._reportcloud_error(request, retry_err, vin)
+                raise
         except CloudAuthError as err:
             if not err.sent or not await self._refreshed():
                 self._reportcloud_error(request, err, vin)
@@ -205,6 +238,20 @@ class CloudLink:
             OutcomeReport(request, Outcome.SUCCESS, self._monotonic(), vin, data_timestamp_ms=stamp)
         )
         return result
+
+    def _moved(self, base_url: str | None) -> bool:
+        """Follow a 421 to the server it names: https, or the scheme already in use."""
+        if base_url is None:
+            return False
+        current, new = urlsplit(self.base_url), urlsplit(base_url)
+        if not new.netloc or new.scheme not in ("https", current.scheme):
+            return False
+        if base_url.rstrip("/") == self.base_url:
+            return False
+        self.base_url = base_url
+        if self._on_server_moved is not None:
+            self._on_server_moved(self.base_url)
+        return True
 
     async def _refreshed(self) -> bool:
         try:
@@ -357,7 +404,49 @@ class CloudLink:
             if answer.get("result") is True:
                 return
             reason = str(answer.get("reason") or "")
+            if reason == HARDLOCKED:
+                raise SigningRequired(HARDLOCKED)
             if reason not in BENIGN_REASONS:
                 raise CommandRejected(reason)
 
         await self._call(Request.COMMAND, call, vin=vin)
+
+    async def signed_command(self, vin: str, message: bytes) -> bytes:
+        """Hand a serialized RoutableMessage to the car through `signed_command`; return its answer.
+
+        HTTP 200 means the car answered, not that it ran anything: the caller reads the car's
+        message (developer.tesla.com, vehicle-command `pkg/connector/inet`).
+        """
+        vehicle = self._vehicle(vin)
+        encoded = base64.b64encode(message).decode()
+
+        async def call() -> bytes:
+            answer = response(await vehicle.signed_command(encoded))
+            if not isinstance(answer, str):
+                raise MalformedAnswerError
+            try:
+                return base64.b64decode(answer, validate=True)
+            except (binascii.Error, ValueError) as err:
+                raise MalformedAnswerError from err
+
+        return await self._call(Request.SIGNED_COMMAND, call, vin=vin)
+
+    async def fleet_status(self, vins: list[str]) -> FleetStatus:
+        """Ask which of `vins` have the application's key and which require signed commands."""
+
+        async def call() -> FleetStatus:
+            status = response(await self._vehicle(vins[0]).fleet_status(vins))
+            if not isinstance(status, Mapping):
+                raise MalformedAnswerError
+            paired = status.get("key_paired_vins") or []
+            info = status.get("vehicle_info") or {}
+            if not isinstance(paired, list) or not isinstance(info, Mapping):
+                raise MalformedAnswerError
+            required = {
+                str(vin)
+                for vin, details in info.items()
+                if isinstance(details, Mapping) and details.get("vehicle_command_protocol_required")
+            }
+            return FleetStatus(frozenset(map(str, paired)), frozenset(required))
+
+        return await self._call(Request.FLEET_STATUS, call)

@@ -14,6 +14,7 @@ from .state import Field
 ONLINE: Final = "online"
 ASLEEP: Final = "asleep"
 OFFLINE: Final = "offline"
+SIGNING_REQUIRED: Final = "required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,16 @@ class VehicleSummary:
     vin: str
     display_name: str
     state: str
+    command_signing: str | None = None
+    """`off`, `allowed` or `required` (Tesla signs-or-refuses commands to a `required` car)."""
+
+    @property
+    def signing_required(self) -> bool:
+        """Whether the account's list says the car takes only signed commands.
+
+        As core's tesla_fleet, which signs when the list says `required`.
+        """
+        return self.command_signing == SIGNING_REQUIRED
 
     @property
     def model(self) -> str | None:
@@ -58,6 +69,9 @@ def summary(product: Any) -> VehicleSummary | None:
         vin=vin,
         display_name=str(product.get("display_name") or vin),
         state=str(product.get("state") or OFFLINE),
+        command_signing=signing
+        if isinstance(signing := product.get("command_signing"), str)
+        else None,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 from tesla_fleet_api.exceptions import (
@@ -31,6 +33,8 @@ class Request(StrEnum):
     VEHICLE_DATA = "vehicle_data"
     WAKE_UP = "wake_up"
     COMMAND = "command"
+    SIGNED_COMMAND = "signed_command"
+    FLEET_STATUS = "fleet_status"
 
     @property
     def capability(self) -> Capability | None:
@@ -47,6 +51,8 @@ _CAPABILITIES: Final[dict[Request, Capability | None]] = {
     Request.VEHICLE_DATA: Capability.DATA,
     Request.WAKE_UP: Capability.COMMANDS,
     Request.COMMAND: Capability.COMMANDS,
+    Request.SIGNED_COMMAND: Capability.COMMANDS,
+    Request.FLEET_STATUS: Capability.DATA,
 }
 
 
@@ -90,7 +96,7 @@ class CloudError(Exception):
 
 
 class CloudAuthError(CloudError):
-    """The token was rejected (401/403) or could not be refreshed."""
+    """The token was rejected (401, or a 403 about the token) or could not be refreshed."""
 
 
 class CloudRateLimited(CloudError):
@@ -111,6 +117,48 @@ class CloudTransportError(CloudError):
 
 class CloudBadRequest(CloudError):
     """The cloud or the car turned the request down (4xx)."""
+
+
+class SigningRequired(CloudBadRequest):
+    """The car takes only commands signed with Tesla's Vehicle Command Protocol; it ran nothing.
+
+    Tesla answers a plain REST command to such a car with HTTP 403 "Tesla Vehicle Command
+    Protocol required" (alandtse/tesla#858, teslamotors/vehicle-command#252) or, on some
+    firmware, HTTP 200 with the reason `unsigned_cmds_hardlocked` (jonasman/TeslaSwift#160).
+    """
+
+    def __init__(self, detail: str = "signed commands required") -> None:
+        """Nothing reached the car; the cloud itself answered."""
+        super().__init__(Outcome.BAD_REQUEST, sent=True, detail=detail)
+
+
+class MissingScopes(CloudBadRequest):
+    """The token works but lacks a scope this call needs (403 "Unauthorized missing scopes")."""
+
+
+class WrongRegion(CloudBadRequest):
+    """The account lives on another regional server (421); `base_url` names it when told."""
+
+    def __init__(self, base_url: str | None, *, sent: bool, detail: str | None = None) -> None:
+        """Keep the server the answer names."""
+        super().__init__(Outcome.BAD_REQUEST, sent=sent, detail=detail)
+        self.base_url = base_url
+
+
+class RegionNotRegistered(CloudBadRequest):
+    """The application is not registered in the account's region (412)."""
+
+
+class AccountBlocked(CloudBadRequest):
+    """The account is locked (423) or the owner's privacy settings block the call (451)."""
+
+
+class VehicleUnavailable(CloudError):
+    """The cloud could not reach the car, or the car answered with an error; it may have run.
+
+    503 "vehicle is not available" through `signed_command` (vehicle-command#89) and 540: the
+    car's failure, not the cloud's.
+    """
 
 
 class CommandRejected(CloudBadRequest):
@@ -142,6 +190,7 @@ _ERROR_TYPES: Final[dict[Outcome, type[CloudError]]] = {
     Outcome.SERVER_ERROR: CloudServerError,
     Outcome.TRANSPORT: CloudTransportError,
     Outcome.BAD_REQUEST: CloudBadRequest,
+    Outcome.VEHICLE_UNAVAILABLE: VehicleUnavailable,
 }
 
 
@@ -181,11 +230,58 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
+VCP_REQUIRED: Final = "vehicle command protocol required"
+"""Lower-cased words of the 403 Tesla sends to a plain REST command for a car that signs."""
+HARDLOCKED: Final = "unsigned_cmds_hardlocked"
+"""The reason of the 200 answer some firmware sends instead of the 403 above."""
+MISSING_SCOPES: Final = "missing scopes"
+VEHICLE_NOT_AVAILABLE: Final = ("vehicle is not available", "vehicle unavailable")
+"""How a 503 says the car, not the server, could not be reached (vehicle-command#89)."""
+_TOKEN_WORDS: Final = ("token", "login", "unauthorized client")
+_URL: Final = re.compile(r"https?://[^\s\"'<>,;]+")
+
+
+def error_text(err: BaseException) -> str:
+    """Return an answer body's `error` and `error_description` as sent; '' without one."""
+    data: Any = getattr(err, "data", None)
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, Mapping):
+        return ""
+    parts = [data.get("error"), data.get("error_description")]
+    return " ".join(str(part) for part in parts if isinstance(part, str) and part)
+
+
+def region_base_url(text: str) -> str | None:
+    """Return the server a 421 names ("user out of region, use base URL: https://..."), if any."""
+    match = _URL.search(text)
+    return match.group(0).rstrip("./") if match else None
+
+
+def _forbidden(text: str, sent: bool, detail: str) -> CloudError:
+    """Read a 403 by its body: only a token problem means signing in again."""
+    if VCP_REQUIRED in text:
+        return SigningRequired(detail)
+    if MISSING_SCOPES in text or "scope" in text:
+        return MissingScopes(Outcome.BAD_REQUEST, sent=sent, detail=detail)
+    if any(word in text for word in _TOKEN_WORDS):
+        return cloud_error(Outcome.AUTH_FAILED, sent=sent, detail=detail)
+    return cloud_error(Outcome.BAD_REQUEST, sent=sent, detail=detail)
+
+
 def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudError:
-    """Classify an answer by its HTTP status, and a 403 by what the library read of its body."""
+    """Classify an answer by its HTTP status and, where the status alone is ambiguous, its body.
+
+    As developer.tesla.com/docs/fleet-api (response codes) and the answers users report: a 401
+    is the sign-in (except "mobile access disabled", the car's setting); a 403 depends on its
+    body; 412, 421, 423 and 451 are the account's or the region's; 503 "vehicle is not
+    available" and 540 are the car's; other 5xx the cloud's.
+    """
     sent = trace.attempted
     name = type(err).__name__
     detail = f"HTTP {status}, {name}" if status else name
+    sent_text = error_text(err)
+    text = sent_text.lower()
     if isinstance(err, ResponseError) and (status is None or status < 400 or status >= 500):
         return cloud_error(Outcome.SERVER_ERROR, sent=sent, detail=detail)
     if status == 408:
@@ -196,8 +292,18 @@ def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudEr
             data = err.data if isinstance(err.data, dict) else {}
             retry_after = parse_retry_after(data.get("after"))
         return cloud_error(Outcome.RATE_LIMITED, sent=sent, retry_after=retry_after, detail=detail)
-    if status in (401, 403) and not isinstance(err, MobileAccessDisabled | UnsupportedVehicle):
+    if status == 401 and not isinstance(err, MobileAccessDisabled):
         return cloud_error(Outcome.AUTH_FAILED, sent=sent, detail=detail)
+    if status == 403 and not isinstance(err, UnsupportedVehicle):
+        return _forbidden(text, sent, detail)
+    if status == 412:
+        return RegionNotRegistered(Outcome.BAD_REQUEST, sent=sent, detail=detail)
+    if status == 421:
+        return WrongRegion(region_base_url(sent_text), sent=sent, detail=detail)
+    if status in (423, 451):
+        return AccountBlocked(Outcome.BAD_REQUEST, sent=sent, detail=f"{detail}: {text}")
+    if status == 540 or (status == 503 and any(w in text for w in VEHICLE_NOT_AVAILABLE)):
+        return cloud_error(Outcome.VEHICLE_UNAVAILABLE, sent=sent, detail=detail)
     if status is not None and status >= 500:
         return cloud_error(Outcome.SERVER_ERROR, sent=sent, detail=detail)
     return cloud_error(Outcome.BAD_REQUEST, sent=sent, detail=detail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,10 +31,12 @@ from homeassistant.helpers.selector import (
 )
 from yarl import URL
 
+from .application_key import PUBLIC_KEY_PATH, async_public_key_pem
 from .cloud import CloudLink, cloud_session
 from .cloud_data import VehicleSummary
-from .cloud_errors import CloudAuthError, CloudError
+from .cloud_errors import CloudAuthError, CloudError, MissingScopes, RegionNotRegistered
 from .const import (
+    CONF_APPLICATION_DOMAIN,
     CONF_AUTH_IMPLEMENTATION,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
@@ -45,6 +48,7 @@ from .const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from .pairing import BluetoothPairingFlowMixin, VehicleKeySubentryFlow
+from .repairs import APPLICATION_KEY_LINK
 from .router import RoutePreference
 from .tokens import OAuthToken, StaticToken, TokenSource, token_subject
 
@@ -77,6 +81,8 @@ class _FlowError(Exception):
 class _Account:
     unique_id: str
     title: str
+    base_url: str
+    """The server that answered: the one asked, or the one a 421 sent the account to."""
 
 
 def _base_url(text: str) -> str | None:
@@ -110,11 +116,16 @@ async def _probe(link: CloudLink, tokens: TokenSource) -> _Account:
         unique_id = await _account_id(link, token, vehicles)
     except CloudAuthError as err:
         raise _FlowError("invalid_auth") from err
+    except RegionNotRegistered as err:
+        raise _FlowError("region_not_registered") from err
+    except MissingScopes as err:
+        raise _FlowError("missing_scopes") from err
     except CloudError as err:
         raise _FlowError("cannot_connect") from err
     if not vehicles:
         raise _FlowError("no_vehicles")
-    return _Account(unique_id, ", ".join(vehicle.display_name for vehicle in vehicles))
+    names = ", ".join(vehicle.display_name for vehicle in vehicles)
+    return _Account(unique_id, names, link.base_url)
 
 
 class TeslaResilientFlowHandler(
@@ -189,7 +200,7 @@ class TeslaResilientFlowHandler(
         except _FlowError as err:
             return self.async_abort(reason=err.reason)
         await self.async_set_unique_id(account.unique_id)
-        entry_data = {**data, CONF_URL: url}
+        entry_data = {**data, CONF_URL: account.base_url}
         if self.source == SOURCE_REAUTH:
             self._abort_if_unique_id_mismatch(reason="account_mismatch")
             return self.async_update_reload_and_abort(self._get_reauth_entry(), data=entry_data)
@@ -204,6 +215,8 @@ class TeslaResilientFlowHandler(
                 found = await CloudLink(self._session, server, tokens).region_server()
             except CloudAuthError:
                 reason = "invalid_auth"
+            except RegionNotRegistered:
+                reason = "region_not_registered"
             except CloudError:
                 continue
             else:
@@ -226,7 +239,8 @@ class TeslaResilientFlowHandler(
                     await self.async_set_unique_id(account.unique_id)
                     self._abort_if_unique_id_configured()
                     return self.async_create_entry(
-                        title=account.title, data={CONF_URL: url, CONF_ACCESS_TOKEN: token}
+                        title=account.title,
+                        data={CONF_URL: account.base_url, CONF_ACCESS_TOKEN: token},
                     )
         return self.async_show_form(
             step_id="token",
@@ -318,13 +332,28 @@ class TeslaResilientFlowHandler(
         return OAuthToken(config_entry_oauth2_flow.OAuth2Session(self.hass, entry, implementation))
 
 
+_DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+"""A host name such as example.com: where the application's public key is published."""
+
+
 class TeslaResilientOptionsFlow(OptionsFlow):
-    """An account's options: the command route, and skipping cloud polls in Bluetooth range."""
+    """An account's options: the command route, and skipping cloud polls in Bluetooth range.
+
+    Also the domain of the owner's own Tesla application, whose key signs cloud commands.
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and store the options."""
+        """Show and store the options; a domain must be a host name."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            domain = str(user_input.get(CONF_APPLICATION_DOMAIN) or "").strip().lower()
+            if domain and not _DOMAIN_RE.match(domain):
+                errors[CONF_APPLICATION_DOMAIN] = "invalid_domain"
+            else:
+                options = {**user_input, CONF_APPLICATION_DOMAIN: domain}
+                if not domain:
+                    options.pop(CONF_APPLICATION_DOMAIN)
+                return self.async_create_entry(data=options)
         schema = vol.Schema(
             {
                 vol.Required(
@@ -337,9 +366,19 @@ class TeslaResilientOptionsFlow(OptionsFlow):
                     )
                 ),
                 vol.Required(CONF_SKIP_CLOUD_POLL, default=True): BooleanSelector(),
+                vol.Optional(CONF_APPLICATION_DOMAIN): TextSelector(),
             }
         )
+        domain = self.config_entry.options.get(CONF_APPLICATION_DOMAIN) or "<domain>"
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or self.config_entry.options
+            ),
+            errors=errors,
+            description_placeholders={
+                "public_key": await async_public_key_pem(self.hass),
+                "key_path": PUBLIC_KEY_PATH,
+                "link": APPLICATION_KEY_LINK.format(domain=domain),
+            },
         )

@@ -20,6 +20,8 @@ SCOPES: Final = (
     "vehicle_charging_cmds",
 )
 SCOPE_LOCATION: Final = "vehicle_location"
+SCOPE_DATA: Final = "vehicle_device_data"
+SCOPE_COMMANDS: Final = "vehicle_cmds"
 
 FLEET_API_SERVERS: Final = (
     "https://fleet-api.prd.na.vn.cloud.tesla.com",
@@ -36,6 +38,8 @@ CONF_PRIVATE_KEY: Final = "private_key"
 CONF_CAR_PUBLIC_KEY: Final = "car_public_key"
 CONF_ROUTE_PREFERENCE: Final = "route_preference"
 CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
+CONF_COMMAND_SIGNING: Final = "command_signing"
+CONF_APPLICATION_DOMAIN: Final = "application_domain"
 SUBENTRY_VEHICLE_KEY: Final = "vehicle_key"
 """Subentry type of a Bluetooth key added to a vehicle of a cloud account."""
 

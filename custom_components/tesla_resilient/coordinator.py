@@ -9,15 +9,23 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
+from . import repairs
 from .cloud import CloudLink
 from .cloud_data import ASLEEP, ONLINE, CloudSnapshot
-from .cloud_errors import CloudAuthError, CloudError, CloudRateLimited, VehicleAsleep
+from .cloud_errors import (
+    CloudAuthError,
+    CloudError,
+    CloudRateLimited,
+    MissingScopes,
+    VehicleAsleep,
+)
 from .const import (
     CLOUD_FIELD_MAX_AGE,
     DATA_INTERVAL_ACTIVE,
     DATA_INTERVAL_IDLE,
     DOMAIN,
     RATE_LIMIT_BACKOFF,
+    SCOPE_DATA,
 )
 from .link_coordinator import LinkCoordinator
 from .state import Field, Source, VehicleState
@@ -110,6 +118,20 @@ class CloudVehicleCoordinator(LinkCoordinator):
             self._expire_cloud_fields()
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except MissingScopes as err:
+            self._expire_cloud_fields()
+            repairs.async_scopes_issue(
+                self.hass,
+                self.config_entry.entry_id,
+                self.config_entry.title,
+                SCOPE_DATA,
+                missing=True,
+            )
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cloud_error",
+                translation_placeholders={"error": str(err)},
             ) from err
         except CloudRateLimited as err:
             wait = (

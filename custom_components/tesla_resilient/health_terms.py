@@ -17,6 +17,9 @@ class Outcome(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TRANSPORT = "transport"
+    VEHICLE_UNAVAILABLE = "vehicle_unavailable"
+    """The cloud answered, for the car: it could not reach it (503 "vehicle is not available"
+    through `signed_command`) or the car answered with an error (540). Not the cloud's failure."""
 
 
 _OUTAGE_EVIDENCE = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})

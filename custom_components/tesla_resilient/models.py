@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from .clock import Clock
 
 if TYPE_CHECKING:
+    from .application_key import ApplicationKey
     from .cloud import CloudLink
     from .cloud_health import CloudHealthCoordinator
     from .vehicle import VehicleRuntime
@@ -17,10 +18,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class CloudAccount:
-    """An entry's cloud account: its link and the coordinator that watches the link's health."""
+    """An entry's cloud account: its link and the coordinator that watches the link's health.
+
+    With the application's key when the owner named the domain it is published on.
+    """
 
     link: CloudLink
     health: CloudHealthCoordinator
+    application_key: ApplicationKey | None = None
+    application_domain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,24 +13,31 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from . import repairs
 from .billing import CostMeter
 from .ble_coordinator import BluetoothCoordinator
 from .clock import Clock
 from .cloud import CloudLink
 from .cloud_data import ONLINE, VehicleSummary
 from .cloud_errors import (
+    AccountBlocked,
     CloudAuthError,
     CloudError,
     CloudRateLimited,
     CloudServerError,
     CloudTransportError,
     CommandRejected,
+    MissingScopes,
+    SigningRequired,
     VehicleAsleep,
+    VehicleUnavailable,
 )
+from .cloud_signing import CarBusyCloud, CloudSigner, SigningKeyUnknown, may_have_run
 from .const import (
     CHARGE_LIMIT_RANGE,
     DEFAULT_MAX_CHARGING_AMPS,
     DOMAIN,
+    SCOPE_COMMANDS,
     TEMPERATURE_RANGE,
     WAKE_POLL_INTERVAL,
     WAKE_TIMEOUT,
@@ -57,12 +64,11 @@ _TRUNKS: Final = {"rear": Field.TRUNK_OPEN, "front": Field.FRUNK_OPEN}
 """The trunks `actuate_trunk` moves, and the field that tells whether each is open."""
 
 _SOURCES: Final = {Route.CLOUD: Source.CLOUD, Route.BLUETOOTH: Source.BLUETOOTH}
-_MAYBE_DELIVERED: Final = frozenset({Outcome.TRANSPORT, Outcome.SERVER_ERROR})
 
 
 def _delivery(err: CloudError) -> Delivery:
     """How far a failed cloud command got: only a sent request that got no verdict may have run."""
-    if err.sent and err.outcome in _MAYBE_DELIVERED:
+    if may_have_run(err):
         return Delivery.MAYBE_DELIVERED
     return Delivery.NOT_SENT
 
@@ -100,11 +106,15 @@ class VehicleRuntime:
         cloud_commands_up: Callable[[], bool] | None = None,
         key_subentry_id: str | None = None,
         skip_cloud_data_in_range: bool = False,
+        application_signer: Callable[[str], CloudSigner | None] | None = None,
+        application_domain: str | None = None,
     ) -> None:
         """Set up the vehicle's state and, with an account, its cloud coordinator.
 
         `cloud_commands_up` tells whether the account's cloud takes commands now; with
         `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
+        `application_signer` gives a signer with the application's key for a VIN whose car
+        has that key (None otherwise); `application_domain` is where that key is published.
         """
         self.hass = hass
         self.entry = entry
@@ -121,6 +131,11 @@ class VehicleRuntime:
         self.key_subentry_id = key_subentry_id
         self.last_command: LastCommand | None = None
         self.cost = CostMeter()
+        self.signing_required = summary.signing_required
+        """Whether cloud commands must be signed: the account's list said so or Tesla refused."""
+        self._signer: CloudSigner | None = None
+        self._application_signer = application_signer
+        self._application_domain = application_domain
         self._cloud = cloud
         self._cloud_coordinator: CloudVehicleCoordinator | None = None
         if cloud is not None:
@@ -310,10 +325,61 @@ class VehicleRuntime:
         if self.state.value(Field.ASLEEP) is not False:
             await self._wake()
         try:
-            await self.cloud.command(self.vin, command, **params)
+            await self._send_over_cloud(command, params)
         except VehicleAsleep:
             await self._wake()
-            await self.cloud.command(self.vin, command, **params)
+            await self._send_over_cloud(command, params)
+
+    async def _send_over_cloud(self, command: str, params: dict[str, Any]) -> None:
+        """Send a command signed when the car needs it, plain otherwise.
+
+        A plain command the cloud refuses for want of a signature ran nothing: it goes again
+        signed, and from then on every command to this car is signed.
+        """
+        if not self.signing_required:
+            try:
+                await self.cloud.command(self.vin, command, **params)
+            except SigningRequired:
+                self.signing_required = True
+            else:
+                return
+        signer = self.cloud_signer()
+        if signer is None:
+            self.async_signing_issue(missing=True)
+            raise SigningKeyUnknown
+        try:
+            await signer.command(command, params)
+        except SigningKeyUnknown:
+            self.async_signing_issue(missing=True)
+            raise
+        self.async_signing_issue(missing=False)
+
+    def cloud_signer(self) -> CloudSigner | None:
+        """Return the signer of the car's cloud commands: the Bluetooth key, else the application's.
+
+        The Bluetooth key paired in Home Assistant signs both routes and shares its sessions
+        with the Bluetooth link; the application's key is used when the car has it.
+        """
+        if self._signer is None and self._cloud is not None:
+            if self.bluetooth is not None:
+                link = self.bluetooth.link
+                self._signer = CloudSigner(
+                    self._cloud, self.vin, link.keyring, sessions=link.sessions
+                )
+            elif self._application_signer is not None:
+                self._signer = self._application_signer(self.vin)
+        return self._signer
+
+    @callback
+    def async_signing_issue(self, *, missing: bool) -> None:
+        """Raise or clear the repair issue of a car that needs signing and knows no key of ours."""
+        repairs.async_signing_issue(
+            self.hass,
+            self.vin,
+            self.summary.display_name,
+            self._application_domain,
+            missing=missing,
+        )
 
     async def _wake(self) -> None:
         """Bring the car online through the cloud, within WAKE_TIMEOUT."""
@@ -345,6 +411,20 @@ class VehicleRuntime:
             placeholders["reason"] = err.reason or "unknown"
         elif isinstance(err, VehicleAsleep):
             key = "vehicle_asleep"
+        elif isinstance(err, SigningKeyUnknown):
+            key = "signing_key_missing"
+            placeholders["name"] = self.summary.display_name
+        elif isinstance(err, MissingScopes):
+            key = "missing_scopes"
+            repairs.async_scopes_issue(
+                self.hass, self.entry.entry_id, self.entry.title, SCOPE_COMMANDS, missing=True
+            )
+        elif isinstance(err, AccountBlocked):
+            key = "account_blocked"
+        elif isinstance(err, VehicleUnavailable):
+            key = "vehicle_unavailable"
+        elif isinstance(err, CarBusyCloud):
+            key = "vehicle_busy"
         elif isinstance(err, CloudAuthError):
             self.entry.async_start_reauth(self.hass)
             key = "auth_failed"

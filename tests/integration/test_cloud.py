@@ -14,15 +14,20 @@ from tesla_fleet_api.exceptions import (
     Forbidden,
     InternalServerError,
     InvalidRegion,
+    Locked,
     MobileAccessDisabled,
+    OAuthExpired,
+    PreconditionFailed,
     RateLimited,
     ResponseError,
+    ServiceUnavailable,
     UnsupportedVehicle,
 )
 
 from custom_components.tesla_resilient.cloud import CloudLink, cloud_session
 from custom_components.tesla_resilient.cloud_data import snapshot_from_vehicle_data
 from custom_components.tesla_resilient.cloud_errors import (
+    AccountBlocked,
     CloudAuthError,
     CloudBadRequest,
     CloudError,
@@ -30,9 +35,14 @@ from custom_components.tesla_resilient.cloud_errors import (
     CloudServerError,
     CloudTransportError,
     CommandRejected,
+    MissingScopes,
     OutcomeReport,
+    RegionNotRegistered,
     Request,
+    SigningRequired,
     VehicleAsleep,
+    VehicleUnavailable,
+    WrongRegion,
     classify,
 )
 from custom_components.tesla_resilient.health import Capability, Outcome
@@ -223,6 +233,18 @@ def test_errors_name_no_secret() -> None:
     assert err.retry_after == 17
 
 
+VCP_REQUIRED_BODY = (
+    "Tesla Vehicle Command Protocol required, please refer to the documentation here: "
+    "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-"
+    "deprecation-warning"
+)
+"""Tesla's answer to a plain REST command for a car that signs (alandtse/tesla#858)."""
+
+
+def _body(error: str) -> dict[str, object]:
+    return {"response": None, "error": error, "error_description": ""}
+
+
 def _connection_key() -> MagicMock:
     return MagicMock(ssl=True, host="fleet-api.example", port=443)
 
@@ -241,8 +263,16 @@ def _connection_key() -> MagicMock:
         (ResponseError(status=502), Outcome.SERVER_ERROR, True),
         (ResponseError(status=404), Outcome.BAD_REQUEST, True),
         (InternalServerError(), Outcome.SERVER_ERROR, True),
-        (DeviceUnexpectedResponse(), Outcome.SERVER_ERROR, True),
-        (Forbidden(), Outcome.AUTH_FAILED, True),
+        (DeviceUnexpectedResponse(), Outcome.VEHICLE_UNAVAILABLE, True),
+        (ServiceUnavailable(_body("vehicle is not available")), Outcome.VEHICLE_UNAVAILABLE, True),
+        (ServiceUnavailable(), Outcome.SERVER_ERROR, True),
+        (Forbidden(), Outcome.BAD_REQUEST, True),
+        (Forbidden(_body(VCP_REQUIRED_BODY)), Outcome.BAD_REQUEST, True),
+        (Forbidden(_body("Unauthorized missing scopes")), Outcome.BAD_REQUEST, True),
+        (Forbidden(_body("invalid bearer token")), Outcome.AUTH_FAILED, True),
+        (OAuthExpired(), Outcome.AUTH_FAILED, True),
+        (PreconditionFailed(), Outcome.BAD_REQUEST, True),
+        (Locked(), Outcome.BAD_REQUEST, True),
         (MobileAccessDisabled(), Outcome.BAD_REQUEST, True),
         (UnsupportedVehicle(), Outcome.BAD_REQUEST, True),
         (InvalidRegion(), Outcome.BAD_REQUEST, True),
@@ -254,6 +284,35 @@ def test_classify(raised: BaseException, outcome: Outcome, sent: bool) -> None:
     err = classify(raised)
     assert err.outcome is outcome
     assert err.sent is sent
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (Forbidden(_body(VCP_REQUIRED_BODY)), SigningRequired),
+        (Forbidden(_body("Unauthorized missing scopes")), MissingScopes),
+        (
+            PreconditionFailed(_body("Account must be registered in the current region")),
+            RegionNotRegistered,
+        ),
+        (Locked(), AccountBlocked),
+        (ServiceUnavailable(_body("vehicle is not available")), VehicleUnavailable),
+        (DeviceUnexpectedResponse(), VehicleUnavailable),
+    ],
+)
+def test_tesla_answers_read_by_body(raised: BaseException, kind: type[CloudError]) -> None:
+    """Only token failures are auth failures: a 403 for signing or scopes is not one."""
+    err = classify(raised)
+    assert type(err) is kind
+    assert not isinstance(err, CloudAuthError)
+
+
+def test_wrong_region_names_the_server() -> None:
+    body = _body("user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com")
+    err = classify(InvalidRegion(body))
+    assert isinstance(err, WrongRegion)
+    assert err.base_url == "https://fleet-api.prd.eu.vn.cloud.tesla.com"
+    assert classify(InvalidRegion()).base_url is None  # type: ignore[attr-defined]
 
 
 def test_retry_after_as_http_date() -> None:

@@ -1,0 +1,106 @@
+"""Repair issues: what the owner must do for the cloud to take the car's commands or data."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant import data_entry_flow
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+SIGNING_ISSUE: Final = "signing_key_missing_{vin}"
+"""The issue of a car that takes only signed commands and knows none of our keys."""
+SCOPES_ISSUE: Final = "missing_scopes_{entry_id}"
+"""The issue of an account whose sign-in lacks a scope a call needed."""
+APPLICATION_KEY_LINK: Final = "https://tesla.com/_ak/{domain}"
+"""Tesla's virtual-key link: the owner opens it on a phone to add an application's key."""
+
+
+@callback
+def async_signing_issue(
+    hass: HomeAssistant, vin: str, name: str, application_domain: str | None, *, missing: bool
+) -> None:
+    """Raise or clear the issue of a car that needs signed commands and knows no key of ours.
+
+    It says what to do: pair a Bluetooth key with a key card from Home Assistant, or add the
+    application's key with Tesla's link. It is never a reason to sign in again.
+    """
+    issue_id = SIGNING_ISSUE.format(vin=vin)
+    if not missing:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    domain = application_domain or "<your-application-domain>"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="signing_key_missing",
+        translation_placeholders={
+            "name": name,
+            "vin": vin,
+            "link": APPLICATION_KEY_LINK.format(domain=domain),
+        },
+    )
+
+
+@callback
+def async_scopes_issue(
+    hass: HomeAssistant, entry_id: str, title: str, scope: str, *, missing: bool
+) -> None:
+    """Raise or clear the issue of a sign-in that lacks `scope`; fixing it signs in again.
+
+    Tesla answers 403 "Unauthorized missing scopes" when the token works but was granted without
+    a scope the call needs: the token is not at fault, so no reauthentication starts by itself.
+    """
+    issue_id = SCOPES_ISSUE.format(entry_id=entry_id)
+    if not missing:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="missing_scopes",
+        translation_placeholders={"title": title, "scope": scope},
+        data={"entry_id": entry_id},
+    )
+
+
+class SignInAgainFlow(RepairsFlow):
+    """Fix a missing scope: the owner confirms, and the account's sign-in starts again."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Fix the sign-in of the entry `entry_id`."""
+        self._entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Explain, then start signing in again."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Start the sign-in once the owner confirms."""
+        if user_input is None:
+            return self.async_show_form(step_id="confirm")
+        if (entry := self.hass.config_entries.async_get_entry(self._entry_id)) is not None:
+            entry.async_start_reauth(self.hass)
+        return self.async_create_entry(data={})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """Return the flow that fixes a fixable issue: only a missing scope is one."""
+    return SignInAgainFlow(str((data or {}).get("entry_id", "")))
