@@ -15,8 +15,9 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -107,6 +108,38 @@ class _Silent(Exception):
     """The car takes the request and never answers it."""
 
 
+class _Outbox(Protocol):
+    """Where the car's answers to one face go: a BLE connection or a cloud request."""
+
+    @property
+    def via(self) -> str:
+        """The face, as `VirtualCar.execute` records it: "ble" or "cloud"."""
+
+    @property
+    def frame_limit(self) -> int | None:
+        """Largest reply frame the face carries; None for no limit."""
+
+    def send(self, message: RoutableMessage) -> None:
+        """Deliver one answer."""
+
+
+@dataclass
+class _CloudReplies:
+    """Collects what the car answers one `signed_command` request.
+
+    The Fleet API relays the car's RoutableMessage whole, base64 in JSON (Tesla's
+    `signed_command` reference; vehicle-command `pkg/connector/inet/inet.go`): no frame limit.
+    """
+
+    via: str = "cloud"
+    frame_limit: int | None = None
+    replies: list[RoutableMessage] = dataclass_field(default_factory=list)
+
+    def send(self, message: RoutableMessage) -> None:
+        """Keep one answer."""
+        self.replies.append(message)
+
+
 class _Fault(Exception):
     """A message fault the car answers with."""
 
@@ -128,7 +161,7 @@ class _Session:
 class _ReplyTo:
     """Where a reply goes: a connection, the client's address and the request it answers."""
 
-    connection: BleConnection
+    connection: _Outbox
     routing_address: bytes
     request_uuid: bytes
 
@@ -145,6 +178,8 @@ class _PendingPairing:
 class BleConnection:
     """One central's GATT connection: writes in, indications out."""
 
+    via = "ble"
+
     def __init__(self, car: BleCar, indicate: Indicate, mtu: int) -> None:
         """Attach to `car`; replies go to `indicate` in chunks of `mtu` - 3 bytes."""
         self.mtu = mtu
@@ -154,6 +189,11 @@ class BleConnection:
         self._skip = 0
         self._last_chunk: float | None = None
         self.is_open = True
+
+    @property
+    def frame_limit(self) -> int | None:
+        """Largest frame a reply may take: what both reference clients accept."""
+        return MAX_FRAME_BYTES
 
     def write(self, chunk: bytes) -> None:
         """Take one GATT write to the WRITE characteristic and answer complete frames."""
@@ -251,6 +291,10 @@ class BleCar:
         self.tap_after_s: float | None = None
         """While set, the owner taps the key card this many seconds after a pairing request."""
         self.handshakes = 0
+        """Session info requests answered over Bluetooth."""
+        self.cloud_handshakes = 0
+        """Session info requests answered through the Fleet API's `signed_command`."""
+        self._via = "ble"
         self.busy: Busy | None = None
         """While set, signed messages are answered as busy and not run."""
         self.replay_replies = False
@@ -318,6 +362,50 @@ class BleCar:
         self._shared.pop(public_key, None)
         for session in [s for s in self._sessions if s[1] == public_key]:
             del self._sessions[session]
+
+    def key_role(self, public_key: bytes) -> int | None:
+        """Return the role of a key on the whitelist (`keys.Role`), None for an unknown key."""
+        return self._keys.get(public_key)
+
+    def enroll_application_key(self, public_key: bytes) -> None:
+        """Add an application's key as the owner approving `https://tesla.com/_ak/<domain>` does.
+
+        Keys added through Tesla's virtual-key link are Fleet Manager keys (`Role.ROLE_FM`):
+        they sign commands sent through the Fleet API's `signed_command`, and since firmware
+        2023.38 the car refuses them over Bluetooth with
+        MESSAGEFAULT_ERROR_INSUFFICIENT_PRIVILEGES (developer.tesla.com/docs/fleet-api, virtual
+        keys and "Vehicle Commands"; teslamotors/vehicle-command README). A key already on the
+        car keeps its role.
+        """
+        if public_key not in self._keys:
+            self.add_known_key(public_key, Role.ROLE_FM)
+
+    def cloud_exchange(self, message: bytes) -> RoutableMessage | None:
+        """Answer one RoutableMessage relayed by the Fleet API's `signed_command`.
+
+        The same verifier as over Bluetooth answers (session info, epoch, counters, expiry,
+        faults with fresh session info, HMAC `HMAC_Personalized_data` signatures, AES-GCM
+        replies when asked for): Tesla's servers check only the OAuth token and the car checks
+        the signature against its own key list (developer.tesla.com/docs/fleet-api
+        `signed_command`; vehicle-command `pkg/proxy/proxy.go`, `pkg/connector/inet/inet.go`).
+        Commands run as `via="cloud"`; replies have no frame-size limit. Returns None when the
+        car gives no answer; raises ValueError for bytes that are not a RoutableMessage.
+        """
+        request = RoutableMessage()
+        try:
+            request.ParseFromString(message)
+        except DecodeError as err:
+            raise ValueError("not a RoutableMessage") from err
+        self.tick()
+        outbox = _CloudReplies()
+        payload = request.WhichOneof("payload")
+        if payload == "session_info_request":
+            self._on_session_info_request(outbox, request)
+        elif payload == "protobuf_message_as_bytes":
+            self._on_message(outbox, request)
+        else:
+            outbox.send(self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_BAD_PARAMETER))
+        return outbox.replies[-1] if outbox.replies else None
 
     def tap_key_card(self) -> None:
         """Approve the pending pairing request, as a key card tapped on the console does."""
@@ -389,7 +477,7 @@ class BleCar:
         elif payload == "protobuf_message_as_bytes":
             self._on_message(connection, request)
 
-    def _on_session_info_request(self, connection: BleConnection, request: RoutableMessage) -> None:
+    def _on_session_info_request(self, connection: _Outbox, request: RoutableMessage) -> None:
         domain = _domain(request)
         if domain is None:
             connection.send(
@@ -398,7 +486,10 @@ class BleCar:
             return
         if not self._domain_awake(domain):
             return
-        self.handshakes += 1
+        if connection.via == "cloud":
+            self.cloud_handshakes += 1
+        else:
+            self.handshakes += 1
         key = request.session_info_request.public_key
         reply = _envelope(request, domain)
         if key in self._keys:
@@ -407,7 +498,7 @@ class BleCar:
             reply.session_info = _not_on_whitelist()
         connection.send(reply)
 
-    def _on_message(self, connection: BleConnection, request: RoutableMessage) -> None:
+    def _on_message(self, connection: _Outbox, request: RoutableMessage) -> None:
         domain = _domain(request)
         if domain is None:
             connection.send(
@@ -428,34 +519,68 @@ class BleCar:
             reply.session_info = _not_on_whitelist()
             connection.send(reply)
             return
+        if connection.via == "ble" and self._keys[key] == Role.ROLE_FM:
+            connection.send(
+                self._fault_reply(
+                    request, MessageFault_E.MESSAGEFAULT_ERROR_INSUFFICIENT_PRIVILEGES, key
+                )
+            )
+            return
         if self.busy is not None:
             connection.send(self._busy_reply(request))
             return
+        self._via = connection.via
         try:
             plaintext, request_hash = self._verify(request, domain, key)
             payload = self._execute_signed(domain, key, plaintext)
-            reply = self._signed_reply(request, domain, key, payload, request_hash)
+            reply = self._signed_reply(
+                request, domain, key, payload, request_hash, frame_limit=connection.frame_limit
+            )
         except _Silent:
             _LOGGER.debug("Not answering a request for a silent category")
             return
         except _Fault as fault:
             reply = self._fault_reply(request, fault.fault, key)
         else:
-            earlier = self._replies.get(domain)
-            self._replies[domain] = reply
-            if self.replay_replies and earlier is not None:
-                replayed = RoutableMessage()
-                replayed.CopyFrom(earlier)
-                replayed.to_destination.routing_address = request.from_destination.routing_address
-                replayed.request_uuid = request.uuid
-                connection.send(replayed)
+            if isinstance(connection, BleConnection):
+                self._replay_before(connection, request, domain, reply)
+        finally:
+            self._via = "ble"
         connection.send(reply)
         if self._session(domain, key).counter == LAST_COUNTER:
             self._start_epoch()
 
-    def _on_unsigned(
-        self, connection: BleConnection, request: RoutableMessage, domain: int
+    def _replay_before(
+        self,
+        connection: BleConnection,
+        request: RoutableMessage,
+        domain: int,
+        reply: RoutableMessage,
     ) -> None:
+        """Send an earlier reply first while `replay_replies` is set (someone on the air)."""
+        earlier = self._replies.get(domain)
+        self._replies[domain] = reply
+        if self.replay_replies and earlier is not None:
+            replayed = RoutableMessage()
+            replayed.CopyFrom(earlier)
+            replayed.to_destination.routing_address = request.from_destination.routing_address
+            replayed.request_uuid = request.uuid
+            connection.send(replayed)
+
+    def _on_unsigned(self, connection: _Outbox, request: RoutableMessage, domain: int) -> None:
+        """Answer an unsigned message; through the cloud only a fault.
+
+        The security controller's unsigned requests (status, pairing) are a Bluetooth matter:
+        vehicle-command's `BodyControllerState` works over BLE only, and keys are added over
+        BLE with a key-card tap or through Tesla's virtual-key link. The cloud face refuses
+        them (sources are silent on the fault; BAD_PARAMETER, as for other refused unsigned
+        messages).
+        """
+        if connection.via == "cloud":
+            connection.send(
+                self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_BAD_PARAMETER)
+            )
+            return
         reply_to = _ReplyTo(connection, request.from_destination.routing_address, request.uuid)
         message = _unsigned_vcsec(request.protobuf_message_as_bytes) if domain == VCSEC else None
         if message is None or not self._on_vcsec_unsigned(reply_to, message):
@@ -614,6 +739,8 @@ class BleCar:
         key: bytes,
         payload: bytes,
         request_hash: bytes,
+        *,
+        frame_limit: int | None,
     ) -> RoutableMessage:
         reply = _envelope(request, domain)
         if request.flags & _ENCRYPT_RESPONSE:
@@ -636,7 +763,7 @@ class BleCar:
             response_data.tag = tag
         else:
             reply.protobuf_message_as_bytes = payload
-        if len(_serialized(reply)) + 2 > MAX_FRAME_BYTES:
+        if frame_limit is not None and len(_serialized(reply)) + 2 > frame_limit:
             raise _Fault(MessageFault_E.MESSAGEFAULT_ERROR_RESPONSE_MTU_EXCEEDED)
         return reply
 
@@ -660,7 +787,7 @@ class BleCar:
     def _run(self, name: str, params: dict[str, Any], *, infotainment: bool) -> str | None:
         """Run a Fleet API command on the car; return the car's refusal, if any."""
         try:
-            self.car.execute(name, params, via="ble", needs_infotainment=infotainment)
+            self.car.execute(name, params, via=self._via, needs_infotainment=infotainment)
         except CommandError as err:
             return err.reason
         return None
@@ -689,7 +816,7 @@ class BleCar:
     def _rke(self, action: int) -> str | None:
         rke = vcsec.RKEAction_E
         if action == rke.RKE_ACTION_WAKE_VEHICLE:
-            self.car.wake("ble")
+            self.car.wake(self._via)
             return None
         if action == rke.RKE_ACTION_OPEN_TRUNK:
             return self._closures(vcsec.ClosureMoveRequest(rearTrunk=_OPEN))

@@ -18,9 +18,17 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from simulator import fleet_faults
 from simulator.billing import Billing, Charge
+from simulator.ble_car import BleCar
+from simulator.cloud_signing import (
+    CloudSigning,
+    InvalidSignedCommand,
+    decode_routable,
+    encode_routable,
+)
 from simulator.secrets import remember as remember_secret
-from simulator.vehicle import COMMANDS, CarAsleep, CommandError, VirtualCar
+from simulator.vehicle import COMMANDS, CarAsleep, CommandError, CommandSigning, VirtualCar
 
 Clock = Callable[[], float]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,6 +36,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLIENT_ID: Final = "tesla-resilient-sim"
 CLIENT_SECRET: Final = "tesla-resilient-sim-secret"
 REGION: Final = "eu"
+ALTERNATE_REGION: Final = "na"
+ALTERNATE_PREFIX: Final = f"/{ALTERNATE_REGION}"
+"""Where the simulator also serves every route: the other region's base URL is the simulator's
+own with this path prefix (`FleetApiSimulator.alternate_base_url`), reachable over loopback."""
 USER_ID: Final = 1_000_001
 DEFAULT_SCOPES: Final = (
     "openid",
@@ -88,6 +100,30 @@ class FaultKind(StrEnum):
     """A load balancer in front answers with an HTML error page (502 unless `status` says)."""
     FLAPPING = "flapping"
     """Every `period_s` seconds (of the simulator's clock) the cloud goes down or comes back."""
+    UNSIGNED_HARDLOCKED = "unsigned_hardlocked"
+    """Plain REST commands to a car that needs signing get HTTP 200 `unsigned_cmds_hardlocked`
+    instead of the 403 (both reported: jonasman/TeslaSwift#160; alandtse/tesla#858)."""
+    MISSING_SCOPES = "missing_scopes"
+    """Data calls answer 403 "Unauthorized missing scopes": the owner did not grant the scope
+    (teslamotors/vehicle-command#199; Tesla's FAQ)."""
+    UNREGISTERED_REGION = "unregistered_region"
+    """The vehicle list, products and user calls answer 412 "Account ... must be registered in
+    the current region" (teslamotors/vehicle-command#195, #250)."""
+    OUT_OF_REGION = "out_of_region"
+    """Every authenticated call but `users/region` answers 421 "user out of region, use base
+    URL: <alternate_base_url>/" (bassmaster187/TeslaLogger#1203); calls under the alternate
+    base URL are answered, and `users/region` names it."""
+    ACCOUNT_LOCKED = "account_locked"
+    """Every authenticated call answers 423: the account is locked (Tesla's response codes)."""
+    PRIVACY_BLOCKED = "privacy_blocked"
+    """Every authenticated call answers 451: the owner's privacy settings block it (Tesla's
+    response codes)."""
+    CAR_UNREACHABLE = "car_unreachable"
+    """`signed_command` answers 503 "vehicle is not available": the car could not be reached
+    (reference: vehicle-command#89). With `ran=1` the car ran the message first."""
+    CAR_ERROR = "car_error"
+    """Calls that reach the car answer 540: the car answered with an error (Tesla's response
+    codes). With `ran=1` the car ran the request first."""
 
 
 class Endpoint(StrEnum):
@@ -123,15 +159,31 @@ USD); developer.tesla.com/docs/fleet-api/getting-started/best-practices, which h
 check a vehicle's connectivity with the vehicle endpoint before "paid requests such as vehicle
 data, commands, or wakes": the state call (`GET /api/1/vehicles/{vin}`) is free. `/status` and
 the OAuth token endpoint carry no application token to bill (the token endpoint is on the
-separate auth server). The vehicle list, `products` and the user endpoints (`users/me`,
-`users/region`) have no category in the sources at hand: billed as data, the harsher reading.
+separate auth server). The vehicle list, `products`, `fleet_status` and the user endpoints
+(`users/me`, `users/region`) have no category in the sources at hand: billed as data, the
+harsher reading. `signed_command` is a command, session info requests through it included.
 """
 NOT_LISTENING: Final = frozenset({FaultKind.REFUSED, FaultKind.CONNECT_TIMEOUT})
 """Faults under which the server accepts no connection."""
 MISSING_KEYS: Final = frozenset({"state", "result", "reason", "charge_state", "vehicle_state"})
 """What a MISSING_FIELDS answer leaves out of its `response`."""
-REACHES_CAR: Final = frozenset({"data:vehicle_data", "command:run"})
+REACHES_CAR: Final = frozenset({"data:vehicle_data", "command:run", "command:signed"})
 """Routes that need the car itself to answer."""
+REGION_SENSITIVE: Final = frozenset(
+    {"data:vehicles", "data:products", "account:me", "account:region"}
+)
+"""Routes that answer 412 while the application is not registered in the region (the reports
+in vehicle-command#195 and #250 are on the vehicle list, user and partner calls)."""
+CAR_FAULTS: Final[dict[FaultKind, frozenset[str]]] = {
+    FaultKind.CAR_UNREACHABLE: frozenset({"command:signed"}),
+    FaultKind.CAR_ERROR: REACHES_CAR,
+}
+"""Faults of the car behind the cloud, and the routes they touch."""
+EVERY_CALL_FAULTS: Final[dict[FaultKind, Callable[[], web.Response]]] = {
+    FaultKind.ACCOUNT_LOCKED: fleet_faults.account_locked,
+    FaultKind.PRIVACY_BLOCKED: fleet_faults.privacy_blocked,
+}
+"""Faults every authenticated call answers with."""
 LOAD_BALANCER_PAGE: Final = (
     "<html><head><title>{status} Bad Gateway</title></head><body>"
     "<center><h1>{status} Bad Gateway</h1></center><hr><center>awselb/2.0</center>"
@@ -201,7 +253,7 @@ def _summary(car: VirtualCar, state: str) -> dict[str, Any]:
         "backseat_token": None,
         "backseat_token_updated_at": None,
         "ble_autopair_enrolled": False,
-        "command_signing": "allowed",
+        "command_signing": str(car.command_signing),
     }
 
 
@@ -619,10 +671,12 @@ class FleetApiSimulator:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         secret: bytes | None = None,
+        application_public_key: bytes | None = None,
     ) -> None:
         """Prepare a server for the cars; nothing listens before start().
 
         With a secret, the account and its tokens survive a restart of the simulator (the demo).
+        `application_public_key` is the application's own key (see `fleet_status`).
         """
         self._cars: dict[str, VirtualCar] = {
             car.vin: car for car in ([cars] if isinstance(cars, VirtualCar) else cars)
@@ -638,6 +692,8 @@ class FleetApiSimulator:
         self.requests: list[RequestRecord] = []
         self._tokens = _TokenIssuer(clock, wall_clock, token_lifetime_s, "", secret)
         self._stale: dict[str, dict[str, Any]] = {}
+        self.signing = CloudSigning(application_public_key)
+        """Each car's verifier for `signed_command`, and the application's key."""
         self._release = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
@@ -656,6 +712,38 @@ class FleetApiSimulator:
         """Where the API answers, without a trailing slash."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def alternate_base_url(self) -> str:
+        """The other region's base URL, which OUT_OF_REGION's 421 names: ALTERNATE_PREFIX."""
+        return f"{self.base_url}{ALTERNATE_PREFIX}"
+
+    @property
+    def application_public_key(self) -> bytes | None:
+        """The application's public key (65-byte uncompressed P-256), None until told."""
+        return self.signing.application_public_key
+
+    @application_public_key.setter
+    def application_public_key(self, key: bytes | None) -> None:
+        self.signing.application_public_key = key
+
+    def attach_ble_car(self, ble_car: BleCar) -> None:
+        """Answer `signed_command` for its car with this verifier, as its Bluetooth face does."""
+        if self._cars.get(ble_car.car.vin) is not ble_car.car:
+            raise ValueError("that car is not on this account")
+        self.signing.attach(ble_car)
+
+    def ble_car(self, vin: str) -> BleCar:
+        """Return a car's verifier, booting one with a generated car key if none is attached."""
+        return self.signing.ble_car(self._cars[vin])
+
+    def enroll_application_key(self, vin: str, public_key: bytes | None = None) -> None:
+        """Add the application's key to a car as the owner opening `https://tesla.com/_ak/<domain>`.
+
+        A Fleet Manager key: it signs `signed_command` but not Bluetooth commands. Without
+        `public_key`, `application_public_key` is used.
+        """
+        self.signing.enroll_application_key(self._cars[vin], public_key)
 
     @property
     def access_token(self) -> str:
@@ -691,6 +779,7 @@ class FleetApiSimulator:
     def remove_car(self, vin: str) -> None:
         """Take a car off the account."""
         del self._cars[vin]
+        self.signing.detach(vin)
         self._by_id.pop(str(vehicle_id_for(vin)), None)
 
     def set_fault(self, kind: FaultKind, **params: float) -> None:
@@ -731,6 +820,9 @@ class FleetApiSimulator:
         self._release = asyncio.Event()
         app = web.Application(middlewares=[self._middleware])
         self._add_routes(app)
+        alternate = web.Application()
+        self._add_routes(alternate)
+        app.add_subapp(ALTERNATE_PREFIX, alternate)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
@@ -879,8 +971,17 @@ class FleetApiSimulator:
             )
         if endpoint in DOWN_IN.get(self.fault, frozenset()):
             return self._unavailable(endpoint)
-        if self.fault is FaultKind.VEHICLE_OFFLINE and request.match_info.route.name in REACHES_CAR:
+        route = request.match_info.route.name
+        if self.fault is FaultKind.VEHICLE_OFFLINE and route in REACHES_CAR:
             return _offline()
+        if endpoint not in UNAUTHENTICATED and (refusal := self._refusal(request)) is not None:
+            return refusal
+        if route in CAR_FAULTS.get(self.fault, frozenset()):
+            if self.fault_params.get("ran"):
+                await handler(request)
+            if self.fault is FaultKind.CAR_UNREACHABLE:
+                return fleet_faults.car_unreachable()
+            return fleet_faults.car_error()
         response = await handler(request)
         if endpoint is Endpoint.COMMAND and self.fault is FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE:
             self.billing.add(PRICING[endpoint], endpoint)
@@ -892,6 +993,28 @@ class FleetApiSimulator:
             if self.fault is FaultKind.MISSING_FIELDS:
                 return _without_fields(response)
         return response
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """Return the account-level refusal the current fault gives this request, if any."""
+        route = request.match_info.route.name or ""
+        endpoint = self._endpoint(request)
+        if (every_call := EVERY_CALL_FAULTS.get(self.fault)) is not None:
+            return every_call()
+        if self.fault is FaultKind.MISSING_SCOPES and endpoint is Endpoint.DATA:
+            return fleet_faults.missing_scopes()
+        if self.fault is FaultKind.UNREGISTERED_REGION and route in REGION_SENSITIVE:
+            return fleet_faults.unregistered_in_region(CLIENT_ID, self._request_base(request))
+        if (
+            self.fault is FaultKind.OUT_OF_REGION
+            and route != "account:region"
+            and not _in_alternate_region(request)
+        ):
+            return fleet_faults.out_of_region(self.alternate_base_url)
+        return None
+
+    def _request_base(self, request: web.Request) -> str:
+        """Return the base URL a request was sent to: the main one or the alternate region's."""
+        return self.alternate_base_url if _in_alternate_region(request) else self.base_url
 
     def _flapped_down(self) -> bool:
         """Whether a flapping cloud is in one of its down spells (it starts with one)."""
@@ -942,6 +1065,9 @@ class FleetApiSimulator:
     def _add_routes(self, app: web.Application) -> None:
         vehicle = "/api/1/vehicles/{vin}"
         app.router.add_get("/status", self._status, name="status")
+        app.router.add_post(
+            "/api/1/vehicles/fleet_status", self._fleet_status, name="data:fleet_status"
+        )
         app.router.add_get("/oauth2/v3/authorize", self._authorize, name="oauth:authorize")
         app.router.add_post("/oauth2/v3/token", self._token, name="oauth:token")
         app.router.add_get("/api/1/users/region", self._region, name="account:region")
@@ -952,6 +1078,9 @@ class FleetApiSimulator:
         app.router.add_get(f"{vehicle}/vehicle_data", self._vehicle_data, name="data:vehicle_data")
         app.router.add_post(f"{vehicle}/wake_up", self._wake_up, name="wake:wake_up")
         app.router.add_post(f"{vehicle}/command/{{command}}", self._command, name="command:run")
+        app.router.add_post(
+            f"{vehicle}/signed_command", self._signed_command, name="command:signed"
+        )
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -1008,9 +1137,12 @@ class FleetApiSimulator:
         return _error(400, "invalid_request")
 
     async def _region(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            {"response": {"region": REGION, "fleet_api_base_url": self.base_url}}
-        )
+        """Name the user's region: the alternate one under OUT_OF_REGION or when asked there."""
+        if self.fault is FaultKind.OUT_OF_REGION or _in_alternate_region(request):
+            region, base_url = ALTERNATE_REGION, self.alternate_base_url
+        else:
+            region, base_url = REGION, self.base_url
+        return web.json_response({"response": {"region": region, "fleet_api_base_url": base_url}})
 
     async def _me(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(
@@ -1088,6 +1220,8 @@ class FleetApiSimulator:
                 return _error(400, "invalid_request")
         if not isinstance(params, dict):
             return _error(400, "invalid_request")
+        if car.command_signing is CommandSigning.REQUIRED:
+            return self._unsigned_refused(car)
         try:
             car.execute(name, params, via="cloud")
         except CarAsleep:
@@ -1095,6 +1229,63 @@ class FleetApiSimulator:
         except CommandError as err:
             return web.json_response({"response": {"result": False, "reason": err.reason}})
         return web.json_response({"response": {"result": True, "reason": ""}})
+
+    def _unsigned_refused(self, car: VirtualCar) -> web.Response:
+        """Refuse a plain REST command to a car that requires signing.
+
+        Tesla's server answers the 403 without asking the car; the 200 form is the car's own
+        answer, so it needs the car awake.
+        """
+        if self.fault is not FaultKind.UNSIGNED_HARDLOCKED:
+            return fleet_faults.vcp_required()
+        try:
+            car.require_awake()
+        except CarAsleep:
+            return _offline()
+        return fleet_faults.unsigned_hardlocked()
+
+    async def _signed_command(self, request: web.Request) -> web.StreamResponse:
+        """Relay a RoutableMessage to the car's verifier and answer with the car's reply.
+
+        HTTP 200 means the car answered, whatever it said (developer.tesla.com/docs/fleet-api
+        `signed_command`; vehicle-command `pkg/connector/inet/inet.go`). An asleep car is 408
+        as on every vehicle endpoint; a car that gives no answer is the harsher 503 (the
+        command may or may not have run).
+        """
+        if (car := self._find(request)) is None:
+            return _error(404, "not_found")
+        try:
+            message = decode_routable(await request.json())
+        except (ValueError, InvalidSignedCommand):
+            return _error(400, "invalid_request")
+        if car.command_signing is CommandSigning.OFF:
+            return fleet_faults.unsupported_vehicle()
+        try:
+            car.require_awake()
+        except CarAsleep:
+            return _offline()
+        try:
+            reply = self.signing.ble_car(car).cloud_exchange(message)
+        except ValueError:
+            return _error(400, "invalid_request")
+        if reply is None:
+            return fleet_faults.car_unreachable()
+        return web.json_response({"response": encode_routable(reply)})
+
+    async def _fleet_status(self, request: web.Request) -> web.StreamResponse:
+        """Answer which of the VINs asked about carry the application's key (CloudSigning)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "invalid_request")
+        vins = body.get("vins") if isinstance(body, dict) else None
+        if not isinstance(vins, list) or not all(isinstance(vin, str) for vin in vins):
+            return _error(400, "invalid_request")
+        return web.json_response({"response": self.signing.fleet_status(self._cars, vins)})
+
+
+def _in_alternate_region(request: web.Request) -> bool:
+    return request.path.startswith(f"{ALTERNATE_PREFIX}/")
 
 
 def _offline() -> web.Response:

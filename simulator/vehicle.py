@@ -42,16 +42,62 @@ class SleepModel(StrEnum):
     """Model S and X built before 2021: each `vehicle_data` request counts as activity."""
 
 
-def sleep_model_for(vin: str) -> SleepModel:
-    """Return the sleep model of a VIN, by tesla-fleet-api's `Vehicle.pre2021` rule.
+class CommandSigning(StrEnum):
+    """Whether the car takes plain REST commands, as the vehicle list's `command_signing` says.
+
+    Sources: developer.tesla.com/docs/fleet-api ("2023-10-09 REST API vehicle commands endpoint
+    deprecation warning": every vehicle except Model S and X built before 2021 needs the Vehicle
+    Command Protocol); Home Assistant core's `tesla_fleet` (signs when the vehicle list says
+    `required`); alandtse/tesla#858 and teslamotors/vehicle-command#252 (newer cars refusing
+    plain commands).
+    """
+
+    OFF = "off"
+    """Plain REST commands only: the car does not take signed ones through the cloud."""
+    ALLOWED = "allowed"
+    """Both plain and signed commands."""
+    REQUIRED = "required"
+    """Signed commands only: plain REST commands are refused."""
+
+
+MODEL_YEARS = {code: 2010 + offset for offset, code in enumerate("ABCDEFGHJKLMNPRSTVWXY")}
+"""The VIN's 10th character by model year (I, O, Q, U, Z and 0 are never used), 2010 on."""
+
+
+def model_for(vin: str) -> str:
+    """Return the model letter of a Tesla VIN (4th character): S, 3, X, Y, C (Cybertruck)..."""
+    return vin[3:4]
+
+
+def model_year_for(vin: str) -> int | None:
+    """Return the model year a Tesla VIN encodes (10th character), None when unreadable."""
+    return MODEL_YEARS.get(vin[9:10])
+
+
+def is_pre2021(vin: str) -> bool:
+    """Whether a VIN is a Model S or X built before 2021, by tesla-fleet-api's `Vehicle.pre2021`.
 
     Model S or X (4th character) with model year 2020 or earlier (10th character up to `L`), or
     2021 (`M`) with a plant/line code (8th character) of 1 to 4.
     """
-    pre2021 = vin[3:4] in ("S", "X") and (
+    return vin[3:4] in ("S", "X") and (
         vin[9:10] <= "L" or (vin[9:10] == "M" and vin[7:8] in ("1", "2", "3", "4"))
     )
-    return SleepModel.KEPT_AWAKE if pre2021 else SleepModel.SLEEPS
+
+
+def sleep_model_for(vin: str) -> SleepModel:
+    """Return the sleep model of a VIN: pre-2021 Model S and X are kept awake (`is_pre2021`)."""
+    return SleepModel.KEPT_AWAKE if is_pre2021(vin) else SleepModel.SLEEPS
+
+
+def command_signing_for(vin: str) -> CommandSigning:
+    """Return what a VIN's car says about signing: `off` for pre-2021 S/X, else `required`.
+
+    Tesla's deprecation notice exempts only Model S and X built before 2021 (`is_pre2021`);
+    Model 3, Model Y, Cybertruck and newer S/X refuse plain REST commands. Where a car could
+    answer `allowed`, the harsher `required` is played.
+    """
+    return CommandSigning.OFF if is_pre2021(vin) else CommandSigning.REQUIRED
 
 
 class CommandError(Exception):
@@ -80,6 +126,8 @@ class VirtualCar:
     wake_duration_s: float = WAKE_DURATION_S
     sleep_model: SleepModel | None = None
     """None: the model the VIN says (see `sleep_model_for`)."""
+    command_signing: CommandSigning | None = None
+    """None: what the VIN says (see `command_signing_for`)."""
 
     locked: bool = True
     doors: dict[str, int] = field(default_factory=lambda: {"df": 0, "dr": 0, "pf": 0, "pr": 0})
@@ -123,10 +171,14 @@ class VirtualCar:
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        """Start awake and active at the current time, with the VIN's sleep model unless given."""
+        """Start awake and active now, with the VIN's sleep model and signing unless given."""
         self.last_activity = self.clock()
         if self.sleep_model is None:
             self.sleep_model = sleep_model_for(self.vin)
+        if self.command_signing is None:
+            self.command_signing = command_signing_for(self.vin)
+        else:
+            self.command_signing = CommandSigning(self.command_signing)
 
     # -- sleep ---------------------------------------------------------------------------------
 

@@ -28,10 +28,16 @@ from simulator.__main__ import parse_args, serve
 from simulator.billing import Billing
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator, RequestRecord
-from simulator.vehicle import SleepModel, VirtualCar, sleep_model_for
+from simulator.vehicle import CommandSigning, SleepModel, VirtualCar, sleep_model_for
 
 ALL_ENDPOINTS = "charge_state;climate_state;drive_state;location_data;vehicle_state;vehicle_config"
 SHORT = aiohttp.ClientTimeout(total=0.3)
+
+
+@pytest.fixture
+def plain_rest(car: VirtualCar) -> None:
+    """Let the car take plain REST commands, as a pre-2021 Model S or X does."""
+    car.command_signing = CommandSigning.OFF
 
 
 @pytest.fixture
@@ -388,6 +394,7 @@ async def test_location_only_when_asked_for(
     assert "latitude" in only_location["drive_state"]
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_sleeping_car_answers_408_and_the_free_state_call(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
@@ -468,6 +475,7 @@ async def test_wake_up_takes_the_cars_wake_duration(
 # -- commands ------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_unlock_and_lock_change_vehicle_data(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
@@ -484,6 +492,7 @@ async def test_unlock_and_lock_change_vehicle_data(
     assert car.executions["cloud:door_lock"] == 1
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_commands_with_documented_bodies(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
@@ -514,6 +523,7 @@ async def test_commands_with_documented_bodies(
     assert fleet_api.billing.commands == 11
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_command_the_car_refuses_reports_its_reason(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
@@ -544,6 +554,7 @@ async def test_unknown_command_and_bad_body_are_400(
 # -- billing -------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_billing_counts_at_tesla_prices(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator
 ) -> None:
@@ -650,6 +661,7 @@ async def test_stop_lets_go_of_held_requests(
             await asyncio.wait_for(request, timeout=5)
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_data_only_outage(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
@@ -685,6 +697,7 @@ async def test_commands_only_outage(
     assert (await get(session, fleet_api, "/status"))[1] == "ok"
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_stale_data_freezes_values_and_timestamps(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar, clock: FakeClock
 ) -> None:
@@ -800,6 +813,7 @@ async def test_access_token_property_always_gives_a_working_token(
     assert (await fleet(session, fleet_api, new).vehicle())["response"]
 
 
+@pytest.mark.usefixtures("plain_rest")
 async def test_command_timeout_after_execute(
     session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:

@@ -110,6 +110,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
     ble_car = BleCar(car, private_key=car_private_key(CAR_KEY_SECRET))
     for public_key in stored_public_keys(hass, car.vin):
         ble_car.add_known_key(public_key)
+    fleet_api.attach_ble_car(ble_car)
     radio = CarRadio(ble_car, SimulatedBluetoothProxy(hass, ble_car))
     entry.async_on_unload(radio.proxy.async_stop)
 
