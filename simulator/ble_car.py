@@ -837,11 +837,12 @@ class BleCar:
             return "the frunk closes by hand"
         if _wants_change(front, is_open=car.frunk_open):
             moves.append(("actuate_trunk", {"which_trunk": "front"}))
-        if _wants_change(port, is_open=car.charge_port_door_open):
-            name = (
-                "charge_port_door_close" if car.charge_port_door_open else "charge_port_door_open"
-            )
-            moves.append((name, {}))
+        if port == _OPEN or (port == _MOVE and not car.charge_port_door_open):
+            # Opening an open port releases the cable, as the Fleet API's
+            # `charge_port_door_open` ("opens the charge port or unlocks the charging cable").
+            moves.append(("charge_port_door_open", {}))
+        elif _wants_change(port, is_open=car.charge_port_door_open):
+            moves.append(("charge_port_door_close", {}))
         others = (
             request.frontDriverDoor,
             request.frontPassengerDoor,

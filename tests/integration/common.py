@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -19,14 +20,35 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.application_key import KEY_FILE
+from custom_components.tesla_resilient.const import CONF_APPLICATION_DOMAIN, DOMAIN
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
 
 VIN = "5YJ3E7EB0NF000001"
 OTHER_VIN = "5YJ3E7EB0NF000002"
 
+APPLICATION_DOMAIN = "app.example.com"
+
 type Advance = Callable[[float], Awaitable[None]]
+
+
+def application_key_on_cars(
+    hass: HomeAssistant, api: FleetApiSimulator, config_dir: Path, vins: Iterable[str] = (VIN,)
+) -> dict[str, str]:
+    """Give Home Assistant an application key, added to `vins` as with Tesla's virtual-key link.
+
+    Home Assistant's configuration folder moves to `config_dir`, where the key file is written.
+    Returns the entry options that name the application's domain.
+    """
+    hass.config.config_dir = str(config_dir)
+    pem = generate_private_key()
+    Path(hass.config.path(KEY_FILE)).write_text(pem)
+    api.application_public_key = public_key_bytes(pem)
+    for vin in vins:
+        api.enroll_application_key(vin)
+    return {CONF_APPLICATION_DOMAIN: APPLICATION_DOMAIN}
 
 
 def account_entry(

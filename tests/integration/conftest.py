@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -24,7 +25,7 @@ from custom_components.tesla_resilient.const import DOMAIN
 from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
-from tests.integration.common import OTHER_VIN, account_entry
+from tests.integration.common import OTHER_VIN, account_entry, application_key_on_cars
 
 
 @pytest.fixture(autouse=True)
@@ -48,9 +49,16 @@ def sim_clock(hass: HomeAssistant, clock: FakeClock, freezer: FrozenDateTimeFact
 
 
 @pytest.fixture
-def token_entry(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> MockConfigEntry:
-    """An entry made the token way, for the simulator's account."""
-    return account_entry(hass, fleet_api, title="Demo Model 3")
+def token_entry(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, tmp_path: Path
+) -> MockConfigEntry:
+    """An entry made the token way, for the simulator's account.
+
+    The car needs signed commands, so Home Assistant has the application's key and the car has
+    it too: cloud commands are signed with it.
+    """
+    options = application_key_on_cars(hass, fleet_api, tmp_path)
+    return account_entry(hass, fleet_api, title="Demo Model 3", options=options)
 
 
 @pytest.fixture

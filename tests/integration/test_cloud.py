@@ -50,7 +50,7 @@ from custom_components.tesla_resilient.state import Field
 from custom_components.tesla_resilient.tokens import StaticToken, token_scopes, token_subject
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
-from simulator.vehicle import VirtualCar
+from simulator.vehicle import CommandSigning, VirtualCar
 
 from .common import VIN
 
@@ -77,6 +77,7 @@ async def link(
 async def test_every_call_succeeds_and_is_reported(
     link: CloudLink, car: VirtualCar, clock: FakeClock, reports: list[OutcomeReport]
 ) -> None:
+    car.command_signing = CommandSigning.OFF  # a car that takes plain REST commands
     await link.status()
     assert [vehicle.vin for vehicle in await link.products()] == [VIN]
     assert await link.vehicle_state(VIN) == "online"
@@ -157,6 +158,7 @@ async def test_refused_is_not_sent(link: CloudLink, fleet_api: FleetApiSimulator
 async def test_moving_to_another_server_takes_effect_at_the_next_request(
     link: CloudLink, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
+    car.command_signing = CommandSigning.OFF  # a car that takes plain REST commands
     home = link.base_url
     link.base_url = "http://127.0.0.1:9/"
     assert link.base_url == "http://127.0.0.1:9"
@@ -201,6 +203,7 @@ async def test_asleep_car(link: CloudLink, car: VirtualCar) -> None:
 
 
 async def test_car_refusals(link: CloudLink, car: VirtualCar) -> None:
+    car.command_signing = CommandSigning.OFF  # a car that takes plain REST commands
     await link.command(VIN, "charge_stop")
     with pytest.raises(CommandRejected) as err:
         await link.command(VIN, "charge_port_door_close")

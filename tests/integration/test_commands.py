@@ -48,7 +48,9 @@ async def test_command_wakes_a_car_that_fell_asleep(
 
     assert car.locked is False
     assert car.wakes == {"cloud": 1}
-    assert requests_to(fleet_api, "/command/door_unlock") == 2
+    assert car.executions["door_unlock"] == 1
+    assert requests_to(fleet_api, "/command/door_unlock") == 0
+    assert fleet_api.ble_car(VIN).cloud_handshakes == 1
     assert state_of(hass, "binary_sensor", "asleep").state == "off"
 
 
@@ -62,7 +64,8 @@ async def test_command_to_a_car_known_asleep_wakes_it_first(
     await unlock(hass)
     assert car.locked is False
     assert car.wakes == {"cloud": 1}
-    assert requests_to(fleet_api, "/command/door_unlock") == 1
+    assert car.executions["door_unlock"] == 1
+    assert requests_to(fleet_api, "/signed_command") == 2  # session info, then the command
 
 
 async def test_car_that_does_not_wake(
@@ -87,7 +90,8 @@ async def test_rejected_command(hass: HomeAssistant, car: VirtualCar) -> None:
         )
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "command_rejected"
-    assert err.value.translation_placeholders["reason"] == "cable connected"
+    # The security controller answers a refused closure with a generic error, not a text.
+    assert err.value.translation_placeholders["reason"] == "GENERICERROR_UNKNOWN"
     assert car.charge_port_door_open is True
     assert state_of(hass, "cover", "charge_port").state == "open"
 
@@ -121,6 +125,7 @@ async def test_command_without_an_answer_is_unconfirmed(
     send: Callable[[HomeAssistant], Awaitable[None]],
     on_car: Callable[[VirtualCar], bool],
 ) -> None:
+    await press(hass, "flash_lights")  # the car's session is known: one request per command
     fleet_api.set_fault(fault)
     with pytest.raises(HomeAssistantError) as err:
         await send(hass)

@@ -137,13 +137,14 @@ async def test_account_options_show_defaults_then_keep_the_choice(
 async def test_options_reject_an_unknown_route(
     hass: HomeAssistant, token_entry: MockConfigEntry
 ) -> None:
+    before = dict(token_entry.options)
     result = await hass.config_entries.options.async_init(token_entry.entry_id)
     with pytest.raises(InvalidData) as err:
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_ROUTE_PREFERENCE: "carrier_pigeon"}
         )
     assert set(err.value.schema_errors) == {CONF_ROUTE_PREFERENCE}
-    assert token_entry.options == {}
+    assert token_entry.options == before
 
 
 async def test_only_an_account_has_options_and_bluetooth_keys(

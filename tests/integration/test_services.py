@@ -21,7 +21,7 @@ from simulator.clock import FakeClock
 from simulator.fleet_api import FleetApiSimulator
 from simulator.vehicle import VirtualCar
 
-from .common import OTHER_VIN, VIN, requests_to, state_of
+from .common import OTHER_VIN, VIN, state_of
 
 
 def device_id_of(hass: HomeAssistant, vin: str = VIN) -> str:
@@ -60,8 +60,8 @@ async def test_precondition_sets_the_temperature_and_starts_climate(
     assert car.driver_temp_setting_c == 23.5
     assert car.passenger_temp_setting_c == 23.5
     assert car.climate_on is True
-    assert requests_to(fleet_api, "/command/set_temps") == 1
-    assert requests_to(fleet_api, "/command/auto_conditioning_start") == 1
+    assert car.executions["set_temps"] == 1
+    assert car.executions["auto_conditioning_start"] == 1
     climate = state_of(hass, "climate", "climate")
     assert climate.state == "heat_cool"
     assert climate.attributes["temperature"] == 23.5
@@ -168,6 +168,7 @@ async def test_action_is_registered_once_and_outlives_an_entry(
     hass: HomeAssistant,
     sim_clock: FakeClock,
     token_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
     other_api: FleetApiSimulator,
 ) -> None:
     registered: list[str] = []
@@ -177,11 +178,14 @@ async def test_action_is_registered_once_and_outlives_an_entry(
             registered.append(event.data["service"])
 
     hass.bus.async_listen(EVENT_SERVICE_REGISTERED, on_registered)
+    other_api.application_public_key = fleet_api.application_public_key
+    other_api.enroll_application_key(OTHER_VIN)
     second = MockConfigEntry(
         domain=DOMAIN,
         title="Other",
         unique_id=token_subject(other_api.access_token),
         data={CONF_URL: other_api.base_url, CONF_ACCESS_TOKEN: other_api.access_token},
+        options=dict(token_entry.options),
     )
     second.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})

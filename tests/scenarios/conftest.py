@@ -70,7 +70,8 @@ def account_entry(
     ble_proxy: SimulatedBluetoothProxy,
     paired_key: str,
 ) -> MockConfigEntry:
-    """An account entry whose car has a Bluetooth key."""
+    """An account entry whose car has a Bluetooth key: it signs cloud commands too."""
+    fleet_api.attach_ble_car(ble_car)
     return new_account_entry(
         hass,
         fleet_api,

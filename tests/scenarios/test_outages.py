@@ -235,6 +235,13 @@ async def test_command_that_may_have_run_is_not_repeated(
     await set_up(hass, account_entry)
     ble_proxy.in_range = False
     await _until_bluetooth_fails(hass, advance)
+    # A first cloud command: the car's session for the horn's domain is known from then on.
+    await hass.services.async_call(
+        BUTTON_DOMAIN,
+        SERVICE_PRESS,
+        {ATTR_ENTITY_ID: entity_id(hass, "button", "flash_lights")},
+        blocking=True,
+    )
     fleet_api.set_fault(FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE)
     with (
         patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.25),

@@ -18,7 +18,7 @@ from simulator.vehicle import VirtualCar
 from tests.integration.common import VIN, Advance, entity_id, state_of
 from tests.scenarios.conftest import set_up
 
-STORED = [{"vin": VIN, "name": "Demo Model 3", "model": "Model 3", "command_signing": "allowed"}]
+STORED = [{"vin": VIN, "name": "Demo Model 3", "model": "Model 3", "command_signing": "required"}]
 
 
 async def test_vehicles_are_stored_when_the_cloud_lists_them(
