@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -81,6 +80,11 @@ _ALREADY_ON_LIST: Final = (
 OnOther = Callable[[RoutableMessage], None]
 
 
+def _loop_time() -> float:
+    """Read the running loop's clock, the one `asyncio.sleep` and the link's timeouts wait on."""
+    return asyncio.get_running_loop().time()
+
+
 class Transport(Protocol):
     """The radio under a conversation: one connection, answers matched to requests."""
 
@@ -118,7 +122,9 @@ class Conversation:
         """Talk over `transport` with the keys in `keyring`."""
         self._transport = transport
         self.keyring = keyring
-        self._domain_sessions = {domain: Session(keyring, domain) for domain in DOMAINS}
+        self._domain_sessions = {
+            domain: Session(keyring, domain, clock=_loop_time) for domain in DOMAINS
+        }
         self._asleep: bool | None = None
         self._status_at: float | None = None
 
@@ -171,7 +177,7 @@ class Conversation:
             raise CommandRejected(Delivery.REJECTED, answer.reason or "no status")
         values = status_fields(answer.status)
         self._asleep = values.get(Field.ASLEEP)
-        self._status_at = time.monotonic()
+        self._status_at = _loop_time()
         return values
 
     async def read(self, category: Category) -> dict[Field, Any]:
@@ -187,7 +193,7 @@ class Conversation:
         return ble_messages.category_fields(category, answer.data)
 
     def _status_stale(self) -> bool:
-        return self._status_at is None or time.monotonic() - self._status_at > STATUS_FRESH_S
+        return self._status_at is None or _loop_time() - self._status_at > STATUS_FRESH_S
 
     async def _ensure_awake(self) -> None:
         if self._asleep is False and not self._status_stale():
@@ -195,9 +201,9 @@ class Conversation:
         if not (await self.status()).get(Field.ASLEEP):
             return
         await self.signed(VCSEC, ble_messages.COMMANDS[Command.WAKE_UP].build({}))
-        deadline = time.monotonic() + WAKE_TIMEOUT
+        deadline = _loop_time() + WAKE_TIMEOUT
         while (await self.status()).get(Field.ASLEEP):
-            if time.monotonic() >= deadline:
+            if _loop_time() >= deadline:
                 raise CarAsleep
             await asyncio.sleep(WAKE_POLL_S)
 
