@@ -18,6 +18,7 @@ from homeassistant.setup import async_setup_component
 
 from bench.settings import Settings
 from bench.simtime import SimulatedTime
+from custom_components.tesla_resilient.clock import DATA_CLOCK, Clock
 from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import WALL_EPOCH, FakeClock
@@ -44,7 +45,8 @@ class Rig:
     """One virtual car and its simulated Fleet API, on simulated time shared with `hass`.
 
     Use as `async with Rig(ctx) as rig:`; the cloud answers after `settings.cloud_latency_s` of
-    simulated time, and `rig.time` moves every clock together.
+    simulated time, and `rig.time` moves every clock together. Tesla Resilient reads the car's
+    clock too: its ages and deadlines then move with the loop's timers, not with the machine.
     """
 
     def __init__(
@@ -70,8 +72,14 @@ class Rig:
         self.time = SimulatedTime(ctx.hass, ctx.freezer, self.clock)
 
     async def __aenter__(self) -> Self:
-        """Start the cloud and take over time."""
+        """Start the cloud, take over time and hand the car's clock to Tesla Resilient.
+
+        The integration's default `Clock` holds the machine's `time.monotonic` and `time.time`,
+        which freezegun does not reach once the integration was imported before time froze
+        (the simulator imports its protocol module), so it is always put here explicitly.
+        """
         self.time.__enter__()
+        self.hass.data[DATA_CLOCK] = Clock(monotonic=self.clock, wall=self.clock.wall)
         await self.cloud.start()
         return self
 
@@ -86,6 +94,7 @@ class Rig:
             await self.cloud.stop()
             await self.time.settle()
         finally:
+            self.hass.data.pop(DATA_CLOCK, None)
             self.time.__exit__()
 
     def oauth_token(self) -> dict[str, Any]:

@@ -185,6 +185,7 @@ def _bluetooth(
         key[CONF_PRIVATE_KEY],
         bytes.fromhex(key[CONF_CAR_PUBLIC_KEY]),
         address=key.get(CONF_ADDRESS),
+        monotonic=clock.monotonic,
     )
     entry.async_on_unload(link.async_close)
     coordinator = BluetoothCoordinator(
@@ -205,6 +206,7 @@ async def _async_application_key(
     entry: TeslaResilientConfigEntry,
     cloud: CloudLink,
     listed: list[VehicleSummary],
+    clock: Clock,
 ) -> tuple[ApplicationKey | None, str | None]:
     """Load the application's key when the owner named its domain; ask which cars have it.
 
@@ -213,7 +215,7 @@ async def _async_application_key(
     """
     if not (domain := entry.options.get(CONF_APPLICATION_DOMAIN)):
         return None, None
-    key = await ApplicationKey.async_load(hass, cloud)
+    key = await ApplicationKey.async_load(hass, cloud, clock.monotonic)
     keys = _key_subentries(entry)
     await key.async_check(
         [vehicle.vin for vehicle in listed if vehicle.signing_required and vehicle.vin not in keys]
@@ -337,7 +339,9 @@ async def _async_setup_account(
         clock=clock,
         vehicles=lambda: vehicles,
     )
-    account = CloudAccount(cloud, health, *await _async_application_key(hass, entry, cloud, listed))
+    account = CloudAccount(
+        cloud, health, *await _async_application_key(hass, entry, cloud, listed, clock)
+    )
     entry.async_on_unload(cloud.add_outcome_listener(health.async_record))
     for summary in listed:
         _add_vehicle(hass, entry, account, vehicles, summary, clock=clock, location=location)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -54,18 +55,23 @@ async def async_public_key_pem(hass: HomeAssistant) -> str:
 class ApplicationKey:
     """The application's key and the account's cars that have it (Tesla's `fleet_status`)."""
 
-    def __init__(self, cloud: CloudLink, private_key_pem: str) -> None:
+    def __init__(
+        self, cloud: CloudLink, private_key_pem: str, monotonic: Callable[[], float]
+    ) -> None:
         """Sign with the key in `private_key_pem`; no car counts as having it until checked."""
         self._cloud = cloud
+        self._monotonic = monotonic
         self._key = load_private_key(private_key_pem)
         SECRET_FILTER.register(self, private_key_forms(private_key_pem, self._key))
         self.paired: frozenset[str] = frozenset()
 
     @classmethod
-    async def async_load(cls, hass: HomeAssistant, cloud: CloudLink) -> ApplicationKey:
+    async def async_load(
+        cls, hass: HomeAssistant, cloud: CloudLink, monotonic: Callable[[], float]
+    ) -> ApplicationKey:
         """Load the key from the configuration folder, creating it when missing."""
         pem = await hass.async_add_executor_job(_read_or_create, Path(hass.config.path(KEY_FILE)))
-        return cls(cloud, pem)
+        return cls(cloud, pem, monotonic)
 
     async def async_check(self, vins: list[str]) -> None:
         """Ask Tesla which of `vins` have the key; when it cannot tell, keep its last word."""
@@ -82,4 +88,6 @@ class ApplicationKey:
         """Return a signer for `vin` when the car has the key, else None."""
         if vin not in self.paired:
             return None
-        return CloudSigner(self._cloud, vin, Keyring(self._key, vin, None))
+        return CloudSigner(
+            self._cloud, vin, Keyring(self._key, vin, None), monotonic=self._monotonic
+        )

@@ -93,6 +93,7 @@ class BluetoothLink:
         *,
         address: str | None = None,
         response_timeout_s: float = RESPONSE_TIMEOUT_S,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         """Prepare the link; nothing goes on air until the first operation."""
         self.hass = hass
@@ -110,7 +111,11 @@ class BluetoothLink:
         SECRET_FILTER.register(self, private_key_forms(private_key_pem, key))
         self.inbox = Inbox(os.urandom(16))
         self._keyring = Keyring(key, vin, pinned_car_key, on_secret=self._remember_secret)
-        self._conversation = Conversation(self, self._keyring)
+        self._conversation = (
+            Conversation(self, self._keyring)
+            if monotonic is None
+            else Conversation(self, self._keyring, clock=monotonic)
+        )
 
     @property
     def keyring(self) -> Keyring:

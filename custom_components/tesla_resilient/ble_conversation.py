@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
@@ -83,6 +82,11 @@ _ALREADY_ON_LIST: Final = (
 OnOther = Callable[[RoutableMessage], None]
 
 
+def _loop_time() -> float:
+    """Read the running loop's clock, the one `asyncio.sleep` and the link's timeouts wait on."""
+    return asyncio.get_running_loop().time()
+
+
 class Transport(Protocol):
     """The radio under a conversation: one connection, answers matched to requests."""
 
@@ -124,18 +128,22 @@ class Conversation:
         sessions: Mapping[int, Session] | None = None,
         signature: Signature = Signature.AES_GCM,
         ttl_s: int = BLE_TTL_S,
+        clock: Callable[[], float] = _loop_time,
     ) -> None:
         """Talk over `transport` with the keys in `keyring`.
 
         `sessions` are another conversation's with the same key (the car keeps one session per
         key and domain, whichever way a message comes); `signature` and `ttl_s` say how commands
-        are signed: AES-GCM for Bluetooth, HMAC for the cloud's `signed_command`.
+        are signed: AES-GCM for Bluetooth, HMAC for the cloud's `signed_command`. `clock` is
+        the integration's monotonic clock (the event loop's by default): sessions estimate the
+        car's clock on it. Waits (a status read's age, waking) go by the event loop's clock,
+        which their sleeps follow.
         """
         self._transport = transport
         self.keyring = keyring
         self._domain_sessions = dict(sessions or {})
         for domain in DOMAINS:
-            self._domain_sessions.setdefault(domain, Session(keyring, domain))
+            self._domain_sessions.setdefault(domain, Session(keyring, domain, clock=clock))
         self._signature = signature
         self._ttl_s = ttl_s
         self._asleep: bool | None = None
@@ -196,7 +204,7 @@ class Conversation:
             raise CommandRejected(Delivery.REJECTED, answer.reason or "no status")
         values = status_fields(answer.status)
         self._asleep = values.get(Field.ASLEEP)
-        self._status_at = time.monotonic()
+        self._status_at = _loop_time()
         return values
 
     async def read(self, category: Category) -> dict[Field, Any]:
@@ -212,7 +220,7 @@ class Conversation:
         return ble_messages.category_fields(category, answer.data)
 
     def _status_stale(self) -> bool:
-        return self._status_at is None or time.monotonic() - self._status_at > STATUS_FRESH_S
+        return self._status_at is None or _loop_time() - self._status_at > STATUS_FRESH_S
 
     async def _ensure_awake(self) -> None:
         if self._asleep is False and not self._status_stale():
@@ -220,9 +228,9 @@ class Conversation:
         if not (await self.status()).get(Field.ASLEEP):
             return
         await self.signed(VCSEC, ble_messages.COMMANDS[Command.WAKE_UP].build({}))
-        deadline = time.monotonic() + WAKE_TIMEOUT
+        deadline = _loop_time() + WAKE_TIMEOUT
         while (await self.status()).get(Field.ASLEEP):
-            if time.monotonic() >= deadline:
+            if _loop_time() >= deadline:
                 raise CarAsleep
             await asyncio.sleep(WAKE_POLL_S)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -150,8 +150,12 @@ class CloudSigner:
         keyring: Keyring,
         *,
         sessions: Mapping[int, Session] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
-        """Sign for `vin` with `keyring`, sharing `sessions` when given."""
+        """Sign for `vin` with `keyring`, sharing `sessions` when given.
+
+        `monotonic` is the integration's clock, on which new sessions estimate the car's.
+        """
         self._transport = CloudTransport(cloud, vin)
         self._conversation = Conversation(
             self._transport,
@@ -159,6 +163,7 @@ class CloudSigner:
             sessions=sessions,
             signature=Signature.HMAC,
             ttl_s=CLOUD_TTL_S,
+            **({} if monotonic is None else {"clock": monotonic}),
         )
         self._lock = asyncio.Lock()
 

@@ -364,7 +364,11 @@ class VehicleRuntime:
             if self.bluetooth is not None:
                 link = self.bluetooth.link
                 self._signer = CloudSigner(
-                    self._cloud, self.vin, link.keyring, sessions=link.sessions
+                    self._cloud,
+                    self.vin,
+                    link.keyring,
+                    sessions=link.sessions,
+                    monotonic=self.clock.monotonic,
                 )
             elif self._application_signer is not None:
                 self._signer = self._application_signer(self.vin)
