@@ -1301,7 +1301,10 @@ def _cut_short(response: web.Response) -> web.Response:
 
 
 def _without_fields(response: web.Response) -> web.Response:
-    """Return the same answer without the fields of MISSING_KEYS in its `response`."""
+    """Return the same answer without the fields of MISSING_KEYS in its `response`.
+
+    A `response` that is no object (the car's message of `signed_command`) is lost whole.
+    """
     try:
         answer = json.loads(response.body) if isinstance(response.body, bytes) else None
     except ValueError:
@@ -1309,6 +1312,8 @@ def _without_fields(response: web.Response) -> web.Response:
     if not isinstance(answer, dict):
         return response
     inner = answer.get("response")
+    if isinstance(inner, str):
+        del answer["response"]
     items = inner if isinstance(inner, list) else [inner]
     for item in items:
         if isinstance(item, dict):
