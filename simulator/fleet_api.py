@@ -17,6 +17,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from aiohttp import web
+from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import RoutableMessage
 
 from simulator import fleet_faults
 from simulator.billing import Billing, Charge
@@ -693,6 +694,10 @@ class FleetApiSimulator:
         self._tokens = _TokenIssuer(clock, wall_clock, token_lifetime_s, "", secret)
         self._stale: dict[str, dict[str, Any]] = {}
         self.signing = CloudSigning(application_public_key)
+        self.alter_signed_replies: Callable[[RoutableMessage], RoutableMessage] | None = None
+        """While set, someone between the car and the client changes each `signed_command`
+        answer: what the client receives is this function's result (a forged or altered reply;
+        the car itself ran what it ran)."""
         """Each car's verifier for `signed_command`, and the application's key."""
         self._release = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -1270,6 +1275,8 @@ class FleetApiSimulator:
             return _error(400, "invalid_request")
         if reply is None:
             return fleet_faults.car_unreachable()
+        if self.alter_signed_replies is not None:
+            reply = self.alter_signed_replies(reply)
         return web.json_response({"response": encode_routable(reply)})
 
     async def _fleet_status(self, request: web.Request) -> web.StreamResponse:

@@ -252,9 +252,7 @@ def _add_vehicle(
         cloud_commands_up=partial(_cloud_commands_up, account.health.health, summary.vin, clock),
         key_subentry_id=None if key is None else key.subentry_id,
         skip_cloud_data_in_range=entry.options.get(CONF_SKIP_CLOUD_POLL, True),
-        application_signer=None
-        if account.application_key is None
-        else account.application_key.signer,
+        application_key=account.application_key,
         application_domain=account.application_domain,
     )
     if key is not None:

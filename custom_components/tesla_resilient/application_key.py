@@ -82,7 +82,7 @@ class ApplicationKey:
         except CloudError as err:
             LOGGER.debug("Could not ask which cars have the application's key: %s", err)
             return
-        self.paired = status.key_paired_vins
+        self.paired = (self.paired - set(vins)) | status.key_paired_vins
 
     def signer(self, vin: str) -> CloudSigner | None:
         """Return a signer for `vin` when the car has the key, else None."""

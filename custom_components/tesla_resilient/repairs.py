@@ -71,16 +71,17 @@ def async_scopes_issue(
         severity=ir.IssueSeverity.WARNING,
         translation_key="missing_scopes",
         translation_placeholders={"title": title, "scope": scope},
-        data={"entry_id": entry_id},
+        data={"entry_id": entry_id, "scope": scope},
     )
 
 
 class SignInAgainFlow(RepairsFlow):
     """Fix a missing scope: the owner confirms, and the account's sign-in starts again."""
 
-    def __init__(self, entry_id: str) -> None:
-        """Fix the sign-in of the entry `entry_id`."""
+    def __init__(self, entry_id: str, scope: str) -> None:
+        """Fix the sign-in of the entry `entry_id`, which lacks `scope`."""
         self._entry_id = entry_id
+        self._scope = scope
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
@@ -93,7 +94,9 @@ class SignInAgainFlow(RepairsFlow):
     ) -> data_entry_flow.FlowResult:
         """Start the sign-in once the owner confirms."""
         if user_input is None:
-            return self.async_show_form(step_id="confirm")
+            return self.async_show_form(
+                step_id="confirm", description_placeholders={"scope": self._scope}
+            )
         if (entry := self.hass.config_entries.async_get_entry(self._entry_id)) is not None:
             entry.async_start_reauth(self.hass)
         return self.async_create_entry(data={})
@@ -103,4 +106,5 @@ async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
     """Return the flow that fixes a fixable issue: only a missing scope is one."""
-    return SignInAgainFlow(str((data or {}).get("entry_id", "")))
+    data = data or {}
+    return SignInAgainFlow(str(data.get("entry_id", "")), str(data.get("scope", "")))

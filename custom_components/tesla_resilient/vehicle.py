@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from . import repairs
+from .application_key import ApplicationKey
 from .billing import CostMeter
 from .ble_coordinator import BluetoothCoordinator
 from .clock import Clock
@@ -106,15 +107,15 @@ class VehicleRuntime:
         cloud_commands_up: Callable[[], bool] | None = None,
         key_subentry_id: str | None = None,
         skip_cloud_data_in_range: bool = False,
-        application_signer: Callable[[str], CloudSigner | None] | None = None,
+        application_key: ApplicationKey | None = None,
         application_domain: str | None = None,
     ) -> None:
         """Set up the vehicle's state and, with an account, its cloud coordinator.
 
         `cloud_commands_up` tells whether the account's cloud takes commands now; with
         `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
-        `application_signer` gives a signer with the application's key for a VIN whose car
-        has that key (None otherwise); `application_domain` is where that key is published.
+        `application_key` signs for the cars that have it; `application_domain` is where that
+        key is published.
         """
         self.hass = hass
         self.entry = entry
@@ -134,7 +135,7 @@ class VehicleRuntime:
         self.signing_required = summary.signing_required
         """Whether cloud commands must be signed: the account's list said so or Tesla refused."""
         self._signer: CloudSigner | None = None
-        self._application_signer = application_signer
+        self._application_key = application_key
         self._application_domain = application_domain
         self._cloud = cloud
         self._cloud_coordinator: CloudVehicleCoordinator | None = None
@@ -341,6 +342,9 @@ class VehicleRuntime:
                 await self.cloud.command(self.vin, command, **params)
             except SigningRequired:
                 self.signing_required = True
+                if self.cloud_signer() is None and self._application_key is not None:
+                    # Once, as the car turns out to need signing: does it have the app's key?
+                    await self._application_key.async_check([self.vin])
             else:
                 return
         signer = self.cloud_signer()
@@ -370,8 +374,8 @@ class VehicleRuntime:
                     sessions=link.sessions,
                     monotonic=self.clock.monotonic,
                 )
-            elif self._application_signer is not None:
-                self._signer = self._application_signer(self.vin)
+            elif self._application_key is not None:
+                self._signer = self._application_key.signer(self.vin)
         return self._signer
 
     @callback

@@ -96,6 +96,16 @@ async def test_rejected_command(hass: HomeAssistant, car: VirtualCar) -> None:
     assert state_of(hass, "cover", "charge_port").state == "open"
 
 
+async def lock(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "lock", "lock", {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")}, blocking=True
+    )
+
+
+async def flash(hass: HomeAssistant) -> None:
+    await press(hass, "flash_lights")
+
+
 async def honk(hass: HomeAssistant) -> None:
     """Press the honk button."""
     await press(hass, "honk")
@@ -104,16 +114,21 @@ async def honk(hass: HomeAssistant) -> None:
 @pytest.mark.usefixtures("short_timeout")
 @pytest.mark.freeze_time(tick=True)
 @pytest.mark.parametrize(
-    ("fault", "send", "on_car"),
+    ("fault", "opener", "send", "on_car"),
     [
         pytest.param(
             FaultKind.COMMAND_TIMEOUT_AFTER_EXECUTE,
+            flash,
             honk,
             lambda car: car.executions["honk_horn"] == 1,
             id="ran_but_got_no_answer",
         ),
         pytest.param(
-            FaultKind.BLACK_HOLE, unlock, lambda car: car.locked is True, id="into_a_black_hole"
+            FaultKind.BLACK_HOLE,
+            lock,
+            unlock,
+            lambda car: car.locked is True,
+            id="into_a_black_hole",
         ),
     ],
 )
@@ -122,10 +137,12 @@ async def test_command_without_an_answer_is_unconfirmed(
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
     fault: FaultKind,
+    opener: Callable[[HomeAssistant], Awaitable[None]],
     send: Callable[[HomeAssistant], Awaitable[None]],
     on_car: Callable[[VirtualCar], bool],
 ) -> None:
-    await press(hass, "flash_lights")  # the car's session is known: one request per command
+    # A command before: the car's session is known, so the fault meets the command itself.
+    await opener(hass)
     fleet_api.set_fault(fault)
     with pytest.raises(HomeAssistantError) as err:
         await send(hass)
@@ -150,6 +167,7 @@ async def test_cloud_failures(
     fault: FaultKind,
     key: str,
 ) -> None:
+    await lock(hass)  # the car's session is known: the fault meets the command itself
     fleet_api.set_fault(fault, retry_after_s=42)
     await advance(60)
     with pytest.raises(HomeAssistantError) as err:

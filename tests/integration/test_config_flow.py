@@ -69,6 +69,31 @@ async def test_token_way(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> N
     assert result["result"].state is ConfigEntryState.LOADED
 
 
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (FaultKind.UNREGISTERED_REGION, "region_not_registered"),
+        (FaultKind.MISSING_SCOPES, "missing_scopes"),
+    ],
+)
+async def test_token_way_explains_tesla_refusals(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, fault: FaultKind, error: str
+) -> None:
+    """412 and missing scopes are no bad token: each gets its own explanation; nothing saved."""
+    fleet_api.set_fault(fault)
+    result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
+    assert result["errors"] == {"base": error}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_token_way_follows_a_421(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> None:
+    """Tesla names the account's server: the entry is made for that one."""
+    fleet_api.set_fault(FaultKind.OUT_OF_REGION)
+    result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_URL] == fleet_api.alternate_base_url
+
+
 async def test_token_way_errors_keep_input(
     hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:

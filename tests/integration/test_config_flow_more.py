@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_ADDRESS, CONF_URL
 from homeassistant.core import HomeAssistant
@@ -12,16 +14,19 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData, UnknownHa
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.tesla_resilient.application_key import KEY_FILE
 from custom_components.tesla_resilient.const import (
+    CONF_APPLICATION_DOMAIN,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     CONF_VIN,
     DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
+from custom_components.tesla_resilient.keys import load_private_key
 from simulator.fleet_api import FleetApiSimulator
 
-from .common import VIN, account_entry, tesla_servers_at
+from .common import APPLICATION_DOMAIN, VIN, account_entry, tesla_servers_at
 from .test_config_flow import sign_in, start_oauth, submit_token_form, suggested
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -132,6 +137,41 @@ async def test_account_options_show_defaults_then_keep_the_choice(
     result = await hass.config_entries.options.async_init(token_entry.entry_id)
     assert suggested(result, CONF_ROUTE_PREFERENCE) == "bluetooth_first"
     assert suggested(result, CONF_SKIP_CLOUD_POLL) is False
+
+
+async def test_options_show_the_application_key_and_check_its_domain(
+    hass: HomeAssistant, token_entry: MockConfigEntry
+) -> None:
+    """The public key to publish and Tesla's link are shown; a domain must be a host name."""
+    result = await hass.config_entries.options.async_init(token_entry.entry_id)
+    placeholders = result["description_placeholders"]
+    pem = await hass.async_add_executor_job(Path(hass.config.path(KEY_FILE)).read_text)
+    assert placeholders["public_key"] == public_key_pem(pem)
+    assert "PRIVATE" not in placeholders["public_key"]
+    assert placeholders["link"] == f"https://tesla.com/_ak/{APPLICATION_DOMAIN}"
+    assert placeholders["key_path"] == "/.well-known/appspecific/com.tesla.3p.public-key.pem"
+
+    chosen = {CONF_ROUTE_PREFERENCE: "automatic", CONF_SKIP_CLOUD_POLL: True}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**chosen, CONF_APPLICATION_DOMAIN: "https://example.com/key"}
+    )
+    assert result["errors"] == {CONF_APPLICATION_DOMAIN: "invalid_domain"}
+    assert token_entry.options[CONF_APPLICATION_DOMAIN] == APPLICATION_DOMAIN
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**chosen, CONF_APPLICATION_DOMAIN: " Keys.Example.ORG "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert token_entry.options == {**chosen, CONF_APPLICATION_DOMAIN: "keys.example.org"}
+
+
+def public_key_pem(private_pem: str) -> str:
+    return (
+        load_private_key(private_pem)
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 async def test_options_reject_an_unknown_route(

@@ -1,0 +1,342 @@
+"""Signed cloud commands: both key sources, the repair issue, and Tesla's answers read right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_resilient.const import (
+    CONF_CAR_PUBLIC_KEY,
+    CONF_PRIVATE_KEY,
+    CONF_VIN,
+    DOMAIN,
+    SUBENTRY_VEHICLE_KEY,
+)
+from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
+from custom_components.tesla_resilient.repairs import SignInAgainFlow
+from simulator.clock import FakeClock
+from simulator.fleet_api import FaultKind, FleetApiSimulator
+from simulator.vehicle import CommandSigning, VirtualCar
+
+from .common import (
+    VIN,
+    Advance,
+    account_entry,
+    application_key_on_cars,
+    entity_id,
+    requests_to,
+    state_of,
+)
+
+SIGNING_ISSUE = f"signing_key_missing_{VIN}"
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def unlock(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "lock", "unlock", {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")}, blocking=True
+    )
+
+
+async def lock(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "lock", "lock", {ATTR_ENTITY_ID: entity_id(hass, "lock", "doors")}, blocking=True
+    )
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"].get("source") == SOURCE_REAUTH
+    ]
+
+
+def cloud_is_healthy(hass: HomeAssistant) -> bool:
+    status = hass.states.get("sensor.tesla_cloud_status")
+    connected = hass.states.get("binary_sensor.tesla_cloud")
+    assert status is not None
+    assert connected is not None
+    return status.state == "online" and connected.state == "on"
+
+
+def last_route(hass: HomeAssistant) -> tuple[str, bool]:
+    state = state_of(hass, "sensor", "last_command_route")
+    return state.state, state.attributes["confirmed"]
+
+
+def bluetooth_key_entry(hass: HomeAssistant, api: FleetApiSimulator) -> MockConfigEntry:
+    """An account entry with a Bluetooth key paired with the car (the car is out of range)."""
+    pem = generate_private_key()
+    ble_car = api.ble_car(VIN)
+    ble_car.add_known_key(public_key_bytes(pem))
+    return account_entry(
+        hass,
+        api,
+        title="Demo Model 3",
+        subentries_data=[
+            {
+                "data": {
+                    CONF_VIN: VIN,
+                    CONF_PRIVATE_KEY: pem,
+                    CONF_CAR_PUBLIC_KEY: ble_car.public_key.hex(),
+                },
+                "subentry_type": SUBENTRY_VEHICLE_KEY,
+                "title": "Demo Model 3",
+                "unique_id": VIN,
+            }
+        ],
+    )
+
+
+async def test_the_bluetooth_key_signs_cloud_commands(
+    hass: HomeAssistant, sim_clock: FakeClock, car: VirtualCar, fleet_api: FleetApiSimulator
+) -> None:
+    """One key for both routes: paired over Bluetooth, it signs through the cloud as well."""
+    entry = bluetooth_key_entry(hass, fleet_api)
+    await set_up(hass, entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is None
+
+    await unlock(hass)
+    await lock(hass)
+
+    assert car.executions["cloud:door_unlock"] == car.executions["cloud:door_lock"] == 1
+    assert car.locked is True
+    assert last_route(hass) == ("cloud", True)
+    assert requests_to(fleet_api, "/command/door_lock") == 0
+    assert fleet_api.ble_car(VIN).cloud_handshakes == 1
+
+
+async def test_the_application_key_signs_cloud_commands(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+) -> None:
+    """Tesla's fleet_status says the car has the application's key: commands are signed with it."""
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 1
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is None
+
+    await unlock(hass)
+
+    assert car.locked is False
+    assert last_route(hass) == ("cloud", True)
+    assert requests_to(fleet_api, f"/{VIN}/signed_command") == 2  # session info, the command
+
+
+async def test_fifty_commands_never_reauthenticate(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+) -> None:
+    """With a key the car knows: one handshake per domain, then every command runs."""
+    for press in range(50):
+        await (lock if press % 2 else unlock)(hass)
+    assert car.executions["door_unlock"] == car.executions["door_lock"] == 25
+    assert fleet_api.ble_car(VIN).cloud_handshakes == 1
+    assert reauth_flows(hass) == []
+    assert cloud_is_healthy(hass)
+
+
+async def test_fifty_commands_without_a_key_raise_a_repair_not_a_reauth(
+    hass: HomeAssistant, sim_clock: FakeClock, car: VirtualCar, fleet_api: FleetApiSimulator
+) -> None:
+    """No key the car knows: a repair issue says what to do; the sign-in is not blamed."""
+    entry = account_entry(hass, fleet_api, title="Demo Model 3")
+    await set_up(hass, entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE)
+    assert issue is not None
+    assert issue.translation_key == "signing_key_missing"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["link"].startswith("https://tesla.com/_ak/")
+
+    for _ in range(50):
+        with pytest.raises(HomeAssistantError) as err:
+            await unlock(hass)
+        assert err.value.translation_key == "signing_key_missing"
+    assert car.locked is True
+    assert not car.executions
+    assert requests_to(fleet_api, "/command/door_unlock") == 0  # never sent unsigned
+    assert reauth_flows(hass) == []
+    assert cloud_is_healthy(hass)
+
+
+async def test_a_refusal_for_want_of_signing_signs_the_command(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    tmp_path: Path,
+) -> None:
+    """The list said plain commands work, Tesla's 403 says otherwise: the same command is signed."""
+    car.command_signing = CommandSigning.OFF
+    entry = account_entry(
+        hass,
+        fleet_api,
+        title="Demo Model 3",
+        options=application_key_on_cars(hass, fleet_api, tmp_path),
+    )
+    await set_up(hass, entry)
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 0  # nothing needed signing
+    car.command_signing = CommandSigning.REQUIRED
+
+    await unlock(hass)
+    assert car.locked is False
+    assert requests_to(fleet_api, "/command/door_unlock") == 1  # refused, ran nothing
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 1  # does it have our key?
+    assert car.executions["cloud:door_unlock"] == 1
+    assert last_route(hass) == ("cloud", True)
+
+    await lock(hass)
+    assert requests_to(fleet_api, "/command/door_lock") == 0  # signed from then on
+    assert car.locked is True
+    assert reauth_flows(hass) == []
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is None
+    assert cloud_is_healthy(hass)
+
+
+async def test_hardlocked_answer_signs_the_command(
+    hass: HomeAssistant, sim_clock: FakeClock, car: VirtualCar, fleet_api: FleetApiSimulator
+) -> None:
+    """HTTP 200 `unsigned_cmds_hardlocked` is no rejection: the command goes again, signed."""
+    car.command_signing = CommandSigning.OFF
+    entry = bluetooth_key_entry(hass, fleet_api)
+    await set_up(hass, entry)
+    car.command_signing = CommandSigning.REQUIRED
+    fleet_api.set_fault(FaultKind.UNSIGNED_HARDLOCKED)
+
+    await unlock(hass)
+    await lock(hass)
+
+    assert car.executions["cloud:door_unlock"] == car.executions["cloud:door_lock"] == 1
+    assert requests_to(fleet_api, "/command/door_unlock") == 1
+    assert requests_to(fleet_api, "/command/door_lock") == 0
+    assert last_route(hass) == ("cloud", True)
+    assert reauth_flows(hass) == []
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        pytest.param("flip_a_byte", id="altered"),
+        pytest.param("plaintext", id="forged_in_the_clear"),
+    ],
+)
+async def test_a_signed_reply_that_fails_authentication_is_not_believed(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    alter: str,
+) -> None:
+    """The car ran it, but the answer that came back is not the car's: unconfirmed."""
+    await lock(hass)  # the session is known; the next answer is the command's
+
+    def altered(reply: Any) -> Any:
+        if reply.WhichOneof("payload") != "protobuf_message_as_bytes":
+            return reply
+        if alter == "flip_a_byte":
+            body = bytearray(reply.protobuf_message_as_bytes)
+            body[0] ^= 0x01
+            reply.protobuf_message_as_bytes = bytes(body)
+        else:
+            reply.ClearField("signature_data")
+            reply.protobuf_message_as_bytes = b""
+        return reply
+
+    fleet_api.alter_signed_replies = altered
+    with pytest.raises(HomeAssistantError) as err:
+        await unlock(hass)
+    assert err.value.translation_key == "command_unconfirmed"
+    assert car.locked is False  # it ran; the answer was not trusted
+    assert last_route(hass) == ("cloud", False)
+    assert state_of(hass, "lock", "doors").state == "locked"
+
+
+@pytest.mark.parametrize("fault", [FaultKind.CAR_UNREACHABLE, FaultKind.CAR_ERROR])
+async def test_the_cars_failures_are_not_an_outage(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    advance: Advance,
+    fault: FaultKind,
+) -> None:
+    """503 "vehicle is not available" and 540: the car failed, the cloud works; may have run."""
+    await lock(hass)
+    fleet_api.set_fault(fault, ran=1)
+    for _ in range(3):
+        with pytest.raises(HomeAssistantError) as err:
+            await unlock(hass)
+        assert err.value.translation_key == "command_unconfirmed"
+        await advance(60)
+    assert car.locked is False
+    assert cloud_is_healthy(hass)
+    assert reauth_flows(hass) == []
+
+
+async def test_missing_scopes_raise_a_fixable_repair_not_a_reauth(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    advance: Advance,
+) -> None:
+    """403 "Unauthorized missing scopes": the repair names the scope and fixing it signs in."""
+    car.sleep_now()
+    await advance(60)
+    fleet_api.set_fault(FaultKind.MISSING_SCOPES)
+    car.wake("app")
+    await advance(60)  # a car that woke is read at once
+    assert requests_to(fleet_api, "/vehicle_data") == 2
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"missing_scopes_{loaded_entry.entry_id}")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "title": "Demo Model 3",
+        "scope": "vehicle_device_data",
+    }
+    assert reauth_flows(hass) == []
+
+    flow = SignInAgainFlow(loaded_entry.entry_id, "vehicle_device_data")
+    flow.hass = hass
+    form = await flow.async_step_init()
+    assert form["type"] == "form"
+    assert form["description_placeholders"] == {"scope": "vehicle_device_data"}
+    await flow.async_step_confirm({})
+    await hass.async_block_till_done()
+    assert len(reauth_flows(hass)) == 1
+
+
+async def test_a_421_is_followed_and_the_new_server_remembered(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    advance: Advance,
+) -> None:
+    """Tesla names the account's regional server: it is used at once and from then on."""
+    fleet_api.set_fault(FaultKind.OUT_OF_REGION)
+    await unlock(hass)
+    assert car.locked is False
+    assert loaded_entry.data[CONF_URL] == fleet_api.alternate_base_url
+    assert loaded_entry.runtime_data.account is not None
+    assert loaded_entry.runtime_data.account.link.base_url == fleet_api.alternate_base_url
+
+    await advance(60)
+    assert cloud_is_healthy(hass)
+    assert reauth_flows(hass) == []
