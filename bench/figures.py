@@ -126,7 +126,11 @@ SPECS: tuple[Spec, ...] = (
         "session handshakes for 100 signed cloud commands in a row",
         "handshakes",
         2,
-        pending="signed cloud commands are not built yet",
+    ),
+    Spec(
+        "signed_cloud_command_ms_p50",
+        "a signed cloud command, press to confirmation, car awake (median)",
+        "ms",
     ),
     Spec("setup_cloud_down_s", "entry setup with the cloud down and a Bluetooth key", "s", 2),
     Spec("bench_wall_s", "real time of the whole benchmark run on this machine", "s", 300),

@@ -139,6 +139,7 @@ class Radio:
     def __init__(self, rig: Rig) -> None:
         """Give `rig`'s car a Bluetooth face and a proxy in range."""
         self.car = BleCar(rig.car)
+        rig.cloud.attach_ble_car(self.car)  # one key list: keys paired here sign cloud commands
         self.proxy = SimulatedBluetoothProxy(
             rig.hass, self.car, latency_s=rig.settings.ble_latency_s
         )

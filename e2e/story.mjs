@@ -22,6 +22,7 @@ const E = {
   route: 'sensor.demo_model_3_last_command_route',
   lock: 'lock.demo_model_3_doors',
   outage: 'switch.tesla_simulator_cloud_outage',
+  inRange: 'switch.tesla_simulator_in_bluetooth_range',
   nearbyTap: 'button.nearby_model_y_tap_key_card',
   nearbyLock: 'lock.model_y_000002_doors',
   nearbyRoute: 'sensor.model_y_000002_last_command_route',
@@ -229,14 +230,33 @@ async function main() {
       return shot('01-dashboard');
     });
 
-    await step('unlock the car from the dashboard', async () => {
+    await step('out of Bluetooth range, unlock over the cloud, signed with the Bluetooth key', async () => {
+      const rangeRow = row('hui-toggle-entity-row', 'In Bluetooth range');
+      await rangeRow.locator('ha-switch').click();
+      await until(`${E.inRange} off`, async () => (await api.state(E.inRange)) === 'off');
       const lockRow = row('hui-lock-entity-row', 'Door lock');
-      if ((await api.state(E.lock)) !== 'unlocked') {
-        await lockRow.getByRole('button', { name: /^unlock$/i }).click();
+      if ((await api.state(E.lock)) !== 'locked') {
+        await lockRow.getByRole('button', { name: /^lock$/i }).click();
+        await until(`${E.lock} locked`, async () => (await api.state(E.lock)) === 'locked');
       }
+      const pressed = Date.now() - 1000;
+      await lockRow.getByRole('button', { name: /^unlock$/i }).click();
       await until(`${E.lock} unlocked`, async () => (await api.state(E.lock)) === 'unlocked');
       await lockRow.getByRole('button', { name: /^lock$/i }).waitFor();
-      return shot('02-unlocked');
+      const route = await until('the unlock on the cloud route, confirmed', async () => {
+        const entity = await api.entity(E.route);
+        const fresh = entity && Date.parse(entity.last_updated) >= pressed;
+        const command = entity?.attributes?.command;
+        if (!fresh || entity.state !== 'cloud' || command !== 'door_unlock' || entity.attributes.confirmed !== true) {
+          throw new Error(`route ${JSON.stringify(entity?.state)}, ${JSON.stringify(entity?.attributes)}`);
+        }
+        return `${entity.state} (${JSON.stringify(entity.attributes)})`;
+      });
+      await until('Last command route to show Cloud', () => tileShows('Last command route', 'Cloud'));
+      const screenshot = await shot('02-unlocked-over-the-cloud');
+      await rangeRow.locator('ha-switch').click();
+      await until(`${E.inRange} on`, async () => (await api.state(E.inRange)) === 'on');
+      return `route ${route}; ${screenshot}`;
     });
 
     await step('switch the cloud outage on', async () => {

@@ -23,6 +23,7 @@ SCENARIOS: tuple[str, ...] = (
     "command_outage_overhead",
     "first_command_silent_outage",
     "ble_handshakes",
+    "signed_cloud_handshakes",
     "setup_cloud_down",
 )
 """Scenario modules in the order they run."""
