@@ -9,7 +9,6 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from .cloud_data import (
     OFFLINE,
     SECTIONS,
     CloudSnapshot,
+    FleetStatus,
     VehicleSummary,
     response,
     snapshot_from_vehicle_data,
@@ -55,14 +55,6 @@ from .tokens import TokenSource
 
 type OutcomeListener = Callable[[OutcomeReport], None]
 type ServerListener = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FleetStatus:
-    """What `fleet_status` says of the application's key on the account's cars."""
-
-    key_paired_vins: frozenset[str]
-    signing_required_vins: frozenset[str]
 
 
 _TRACE: ContextVar[Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
@@ -211,25 +203,16 @@ class CloudLink:
         It runs once more after a refused token was replaced, or on the server a 421 named.
         """
         try:
-            result = await self._attempt(call, budget)
-        except WrongRegion as err:
-            if not self._moved(err.base_url):
-                self._reportcloud_error(request, err, vin)
-                raise
             try:
                 result = await self._attempt(call, budget)
-            except CloudError as retry_err:
-                self._reportcloud_error(request, retry_err, vin)
-                raise
-        except CloudAuthError as err:
-            if not err.sent or not await self._refreshed():
-                self._reportcloud_error(request, err, vin)
-                raise
-            try:
+            except WrongRegion as err:
+                if not self._moved(err.base_url):
+                    raise
                 result = await self._attempt(call, budget)
-            except CloudError as retry_err:
-                self._reportcloud_error(request, retry_err, vin)
-                raise
+            except CloudAuthError as err:
+                if not err.sent or not await self._refreshed():
+                    raise
+                result = await self._attempt(call, budget)
         except CloudError as err:
             self._reportcloud_error(request, err, vin)
             raise

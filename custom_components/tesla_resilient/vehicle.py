@@ -381,13 +381,8 @@ class VehicleRuntime:
     @callback
     def async_signing_issue(self, *, missing: bool) -> None:
         """Raise or clear the repair issue of a car that needs signing and knows no key of ours."""
-        repairs.async_signing_issue(
-            self.hass,
-            self.vin,
-            self.summary.display_name,
-            self._application_domain,
-            missing=missing,
-        )
+        name, domain = self.summary.display_name, self._application_domain
+        repairs.async_signing_issue(self.hass, self.vin, name, domain, missing=missing)
 
     async def _wake(self) -> None:
         """Bring the car online through the cloud, within WAKE_TIMEOUT."""

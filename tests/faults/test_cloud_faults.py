@@ -513,13 +513,17 @@ def _noting(cell: Cell, what: str) -> Iterator[None]:
 # -- the user's actions --------------------------------------------------------------------------
 
 
-async def _honk(hass: HomeAssistant) -> None:
+async def _press(hass: HomeAssistant, button: str) -> None:
     await hass.services.async_call(
         BUTTON_DOMAIN,
         SERVICE_PRESS,
-        {ATTR_ENTITY_ID: entity_id(hass, "button", "honk")},
+        {ATTR_ENTITY_ID: entity_id(hass, "button", button)},
         blocking=True,
     )
+
+
+async def _honk(hass: HomeAssistant) -> None:
+    await _press(hass, "honk")
 
 
 COMMANDS: Final[dict[Action, tuple[str, Callable[[HomeAssistant], Awaitable[None]]]]] = {
@@ -529,12 +533,7 @@ COMMANDS: Final[dict[Action, tuple[str, Callable[[HomeAssistant], Awaitable[None
 
 
 async def _flash(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        BUTTON_DOMAIN,
-        SERVICE_PRESS,
-        {ATTR_ENTITY_ID: entity_id(hass, "button", "flash_lights")},
-        blocking=True,
-    )
+    await _press(hass, "flash_lights")
 
 
 async def _unlock(hass: HomeAssistant) -> None:

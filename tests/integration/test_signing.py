@@ -21,7 +21,7 @@ from custom_components.tesla_resilient.const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
-from custom_components.tesla_resilient.repairs import SignInAgainFlow
+from custom_components.tesla_resilient.repairs import async_create_fix_flow
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import CommandSigning, VirtualCar
@@ -312,7 +312,7 @@ async def test_missing_scopes_raise_a_fixable_repair_not_a_reauth(
     }
     assert reauth_flows(hass) == []
 
-    flow = SignInAgainFlow(loaded_entry.entry_id, "vehicle_device_data")
+    flow = await async_create_fix_flow(hass, issue.issue_id, issue.data)
     flow.hass = hass
     form = await flow.async_step_init()
     assert form["type"] == "form"
