@@ -45,15 +45,19 @@ class CostMeter:
 PRICES_USD: Final[Mapping[Request, float]] = {
     Request.VEHICLE_DATA: 1 / 500,
     Request.COMMAND: 1 / 1000,
+    Request.SIGNED_COMMAND: 1 / 1000,
     Request.WAKE_UP: 1 / 50,
 }
-"""Tesla's 2025 prices per billed request; every other request is free."""
+"""Tesla's 2025 prices per billed request; every other request of a car is free.
 
-UNBILLED: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT})
+`signed_command` is a command whatever it carries, session-info requests included.
+"""
+
+UNBILLED: Final = frozenset({Outcome.SERVER_ERROR, Outcome.TRANSPORT, Outcome.VEHICLE_UNAVAILABLE})
 """Outcomes Tesla does not bill: answers of 500 and above, and no answer at all.
 
 Tesla bills every answer below 500 by its endpoint's category, refusals (401, 403, 408, 429)
-included (developer.tesla.com/docs/fleet-api/billing-and-limits).
+included (developer.tesla.com/docs/fleet-api/billing-and-limits); the car's 503 and 540 are not.
 """
 
 

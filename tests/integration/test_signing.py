@@ -135,6 +135,10 @@ async def test_the_application_key_signs_cloud_commands(
     assert car.locked is False
     assert last_route(hass) == ("cloud", True)
     assert requests_to(fleet_api, f"/{VIN}/signed_command") == 2  # session info, the command
+    # The car's cost: one data read at setup and two signed commands, as Tesla bills them.
+    assert fleet_api.billing.commands == 2
+    cost = float(state_of(hass, "sensor", "cloud_cost").state)
+    assert cost == pytest.approx(1 / 500 + 2 / 1000)
 
 
 async def test_fifty_commands_never_reauthenticate(
