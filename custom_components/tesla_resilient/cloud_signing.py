@@ -12,7 +12,7 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from .ble_conversation import Conversation, OnOther
 from .ble_messages import COMMANDS
 from .cloud import CloudLink
-from .cloud_errors import CloudBadRequest, CloudError, CommandRejected, cloud_error
+from .cloud_errors import CloudBadRequest, CloudError, CommandRejected
 from .errors import (
     BluetoothError,
     CarBusy,
@@ -186,11 +186,8 @@ class CloudSigner:
             try:
                 answer = await self._conversation.signed(command.domain, payload)
             except CloudError as err:
-                if self._transport.delivery is Delivery.NOT_SENT and err.sent:
-                    # It failed on the way to a session: the command itself never left.
-                    raise cloud_error(
-                        err.outcome, sent=False, retry_after=err.retry_after, detail=str(err)
-                    ) from err
+                if self._transport.delivery is Delivery.NOT_SENT:
+                    err.sent = False  # it failed on the way to a session: the command never left
                 raise
             except KeyNotPaired as err:
                 raise SigningKeyUnknown from err

@@ -344,3 +344,21 @@ async def test_a_421_is_followed_and_the_new_server_remembered(
     await advance(60)
     assert cloud_is_healthy(hass)
     assert reauth_flows(hass) == []
+
+
+@pytest.mark.parametrize("fault", [FaultKind.ACCOUNT_LOCKED, FaultKind.PRIVACY_BLOCKED])
+async def test_a_locked_account_or_privacy_settings_are_said_so(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    fault: FaultKind,
+) -> None:
+    """423 and 451 are the account's and the owner's settings: no sign-in, no outage."""
+    fleet_api.set_fault(fault)
+    with pytest.raises(HomeAssistantError) as err:
+        await unlock(hass)
+    assert err.value.translation_key == "account_blocked"
+    assert car.locked is True
+    assert reauth_flows(hass) == []
+    assert cloud_is_healthy(hass)
