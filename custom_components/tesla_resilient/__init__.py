@@ -38,7 +38,7 @@ from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
 from .cloud import CloudLink, cloud_session
 from .cloud_data import OFFLINE, VehicleSummary
-from .cloud_errors import CloudAuthError, CloudError
+from .cloud_errors import CloudAuthError, CloudError, MissingScopes
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_APPLICATION_DOMAIN,
@@ -52,6 +52,7 @@ from .const import (
     CONF_VIN,
     DOMAIN,
     LOGGER,
+    SCOPE_DATA,
     SCOPE_LOCATION,
     SIGNAL_VEHICLE_ADDED,
     SUBENTRY_VEHICLE_KEY,
@@ -156,6 +157,13 @@ async def _async_vehicles(
     except CloudAuthError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MissingScopes as err:
+        repairs.async_scopes_issue(hass, entry.entry_id, entry.title, SCOPE_DATA, missing=True)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cloud_error",
+            translation_placeholders={"error": str(err)},
         ) from err
     except CloudError as err:
         stored = _stored_vehicles(entry)
@@ -325,7 +333,7 @@ async def _async_setup_account(
         monotonic=clock.monotonic,
         on_server_moved=server_moved,
     )
-    repairs.async_scopes_issue(hass, entry.entry_id, entry.title, "", missing=False)
+    repairs.async_scopes_issue(hass, entry.entry_id, entry.title, SCOPE_DATA, missing=False)
     location = scopes is None or SCOPE_LOCATION in scopes
     listed = await _async_vehicles(hass, entry, cloud)
     vehicles: dict[str, VehicleRuntime] = {}

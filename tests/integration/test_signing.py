@@ -362,3 +362,18 @@ async def test_a_locked_account_or_privacy_settings_are_said_so(
     assert car.locked is True
     assert reauth_flows(hass) == []
     assert cloud_is_healthy(hass)
+
+
+async def test_missing_scopes_at_setup_retry_with_the_repair(
+    hass: HomeAssistant, sim_clock: FakeClock, fleet_api: FleetApiSimulator
+) -> None:
+    """The vehicle list refused for a scope: setup retries, the repair says why, no sign-in."""
+    entry = account_entry(hass, fleet_api, title="Demo Model 3")
+    fleet_api.set_fault(FaultKind.MISSING_SCOPES)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}")
+    assert issue is not None
+    assert issue.is_fixable
+    assert reauth_flows(hass) == []
