@@ -24,7 +24,7 @@ from custom_components.tesla_resilient.const import (
     DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
-from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes
+from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes, vin_hash
 from custom_components.tesla_resilient.pairing import (
     BluetoothPairingFlowMixin,
     VehicleKeySubentryFlow,
@@ -85,6 +85,7 @@ async def test_discovered_car_pairs_into_a_bluetooth_only_entry(
     await hass.async_block_till_done(wait_background_tasks=True)
     flow = _discovered(hass)
     assert flow["step_id"] == "bluetooth_confirm"
+    assert flow["context"]["title_placeholders"] == {"name": f"Tesla {vin_hash(car.vin)[-6:]}"}
     flow_id = flow["flow_id"]
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_VIN: "not a vin"})
