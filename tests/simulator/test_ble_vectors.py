@@ -87,7 +87,7 @@ def spec_car(clock: FakeClock) -> tuple[VirtualCar, BleCar]:
     )
     client = h(keys["client_public_uncompressed"])
     ble.add_known_key(client)
-    ble._session(INFOTAINMENT, client).counter = handshake["session_info_decoded"]["counter"]
+    ble.resume_session(INFOTAINMENT, client, handshake["session_info_decoded"]["counter"])
     clock.advance(handshake["session_info_decoded"]["clock_time"])
     return car, ble
 
@@ -301,7 +301,7 @@ def test_car_verifies_go_known_answer(clock: FakeClock) -> None:
     )
     signer = h(vector["signer_public_uncompressed"])
     assert ble.public_key == h(vector["derived_verifier_public"])
-    assert crypto.shared_key(ble._private_key, signer) == h(vector["derived_shared_key_K"])
+    assert ble.shared_key(signer) == h(vector["derived_shared_key_K"])
     ble.add_known_key(signer)
     request = RoutableMessage.FromString(h(vector["encoded_routable_message"]))
     data = request.signature_data.AES_GCM_Personalized_data
