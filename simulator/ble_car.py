@@ -477,14 +477,18 @@ class BleCar:
         elif payload == "protobuf_message_as_bytes":
             self._on_message(connection, request)
 
-    def _on_session_info_request(self, connection: _Outbox, request: RoutableMessage) -> None:
+    def _answering_domain(self, connection: _Outbox, request: RoutableMessage) -> int | None:
+        """Return the domain a request goes to if it answers now; fault an unknown domain."""
         domain = _domain(request)
         if domain is None:
             connection.send(
                 self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_INVALID_DOMAINS)
             )
-            return
-        if not self._domain_awake(domain):
+            return None
+        return domain if self._domain_awake(domain) else None
+
+    def _on_session_info_request(self, connection: _Outbox, request: RoutableMessage) -> None:
+        if (domain := self._answering_domain(connection, request)) is None:
             return
         if connection.via == "cloud":
             self.cloud_handshakes += 1
@@ -499,13 +503,7 @@ class BleCar:
         connection.send(reply)
 
     def _on_message(self, connection: _Outbox, request: RoutableMessage) -> None:
-        domain = _domain(request)
-        if domain is None:
-            connection.send(
-                self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_INVALID_DOMAINS)
-            )
-            return
-        if not self._domain_awake(domain):
+        if (domain := self._answering_domain(connection, request)) is None:
             return
         if request.signature_data.WhichOneof("sig_type") not in (
             "AES_GCM_Personalized_data",
