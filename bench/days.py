@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -256,3 +256,17 @@ def render_days(days: list[DayRecord]) -> str:
     out.append(f"each cell: {RESILIENT} / {CORE} (Home Assistant's own), same day and car")
     out.append(FREE_ENDPOINTS)
     return "\n".join(out)
+
+
+type Day = Callable[[Context, DayKind, SleepModel], Awaitable[DayRecord]]
+type DayScenario = Callable[[Context, tuple[DayKind, SleepModel]], Awaitable[list[DayRecord]]]
+
+
+def day_scenario(day: Day) -> DayScenario:
+    """A scenario's `run` for one simulated `day` per variant (kind of day, sleep model)."""
+
+    async def run(ctx: Context, variant: tuple[DayKind, SleepModel]) -> list[DayRecord]:
+        kind, model = variant
+        return [await day(ctx, kind, model)]
+
+    return run
