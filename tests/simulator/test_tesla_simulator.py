@@ -443,6 +443,17 @@ async def set_up_simulator(hass: HomeAssistant) -> ConfigEntry:
     return simulator_entry
 
 
+@pytest.fixture
+async def simulator_entry(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    ha_bluetooth: None,
+    tesla_simulator_integration: None,
+) -> ConfigEntry:
+    """The simulator set up as the demo sets it up, with Home Assistant's Bluetooth."""
+    return await set_up_simulator(hass)
+
+
 def radio_of(hub: SimulatorHub) -> CarRadio:
     assert isinstance(hub.bluetooth, CarRadio)
     return hub.bluetooth
@@ -509,11 +520,8 @@ async def test_the_car_keeps_its_bluetooth_key_across_restarts(hub: SimulatorHub
 
 async def test_the_demo_account_gets_a_bluetooth_key_paired_with_the_car(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    simulator_entry = await set_up_simulator(hass)
     radio = radio_of(simulator_entry.runtime_data)
     (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
     (subentry,) = entry.subentries.values()
@@ -600,12 +608,9 @@ async def test_the_demo_key_is_added_to_an_account_from_an_earlier_run(
 
 async def test_a_new_key_pairs_through_add_bluetooth_key_and_the_key_card_button(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
     ble_no_backoff: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    simulator_entry = await set_up_simulator(hass)
     radio = radio_of(simulator_entry.runtime_data)
     (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
     (demo_key,) = entry.subentries.values()
@@ -697,12 +702,9 @@ async def test_a_second_car_without_an_account_has_its_own_device_key_card_and_r
 
 async def test_the_nearby_car_is_discovered_paired_with_its_key_card_and_locked_over_bluetooth(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
     ble_no_backoff: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    simulator_entry = await set_up_simulator(hass)
     nearby, radio = nearby_of(simulator_entry.runtime_data)
 
     (flow,) = discovered_flows(hass)
