@@ -46,6 +46,7 @@ from simulator.ble_car import (
 )
 from simulator.clock import FakeClock
 from simulator.vehicle import COMMANDS, WAKE_DURATION_S, VirtualCar
+from tests.simulator.frames import frame, parse_frames
 
 VCSEC = Domain.DOMAIN_VEHICLE_SECURITY
 INFOTAINMENT = Domain.DOMAIN_INFOTAINMENT
@@ -64,21 +65,6 @@ def ble(car: VirtualCar) -> BleCar:
 
 
 # -- a central that speaks raw frames -----------------------------------------------------------
-
-
-def frame(message: bytes) -> bytes:
-    return len(message).to_bytes(2, "big") + message
-
-
-def parse_frames(chunks: list[bytes]) -> list[RoutableMessage]:
-    data = b"".join(chunks)
-    messages = []
-    while data:
-        length = int.from_bytes(data[:2], "big")
-        assert len(data) >= length + 2, "a reply frame was cut short"
-        messages.append(RoutableMessage.FromString(data[2 : 2 + length]))
-        data = data[2 + length :]
-    return messages
 
 
 class Central:
