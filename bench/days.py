@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 from tesla_fleet_api.const import SERVERS
 
 from bench.day import NAME_BY_MODEL, PLANS, VIN_BY_MODEL, DayKind, DayResult, simulate_day
-from bench.figures import Figure
+from bench.figures import Figure, text_table
 from bench.resilient import loaded_account
 from bench.rig import Context, Radio, Rig, token_subject
 from simulator.vehicle import SleepModel
@@ -244,15 +244,21 @@ def render_days(days: list[DayRecord]) -> str:
                     _cells(pair, lambda r: f"{r.awake_s / 3600:.1f}"),
                 )
             )
-    widths = [max(len(row[i]) for row in (header, *lines)) for i in range(len(header))]
-    out = [
-        "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip(),
-        "  ".join("-" * width for width in widths),
-    ]
-    out.extend(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+    out = text_table(header, lines)
     out.append(f"each cell: {RESILIENT} / {CORE} (Home Assistant's own), same day and car")
     out.append(FREE_ENDPOINTS)
     return "\n".join(out)
+
+
+type Day = Callable[[Context, DayKind, SleepModel], Awaitable[DayRecord]]
+type DayScenario = Callable[[Context, tuple[DayKind, SleepModel]], Awaitable[list[DayRecord]]]
+
+
+def day_scenario(day: Day) -> DayScenario:
+    """A scenario's `run` for one simulated `day` per variant (kind of day, sleep model)."""
+
+    async def run(ctx: Context, variant: tuple[DayKind, SleepModel]) -> list[DayRecord]:
+        kind, model = variant
+        return [await day(ctx, kind, model)]
+
+    return run

@@ -257,6 +257,20 @@ def _value_text(row: Row) -> str:
     return _number(row.figure.value)
 
 
+def text_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
+    """A header, a rule and the lines, each column as wide as its widest cell."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
+
+    def row(cells: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+    return [
+        row(header).rstrip(),
+        "  ".join("-" * width for width in widths),
+        *(row(line).rstrip() for line in lines),
+    ]
+
+
 def render_table(rows: Sequence[Row]) -> str:
     """The report as a fixed-width text table."""
     header = ("figure", "value", "unit", "target", "status", "sim. time")
@@ -271,15 +285,7 @@ def render_table(rows: Sequence[Row]) -> str:
         )
         for row in rows
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
-    out = [
-        "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip(),
-        "  ".join("-" * width for width in widths),
-    ]
-    out.extend(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+    out = text_table(header, lines)
     notes = [f"  {row.spec.key}: {row.note}" for row in rows if row.note]
     if notes:
         out.extend(["", "notes:", *notes])

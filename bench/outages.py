@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.const import STATE_OFF, STATE_ON
 
-from bench.figures import percentile
+from bench.figures import Figure, percentile
 from bench.resilient import CLOUD_ENTITY, EntityWatch, loaded_account
 from bench.rig import Context, Radio, Rig
 from bench.settings import real_monotonic
@@ -150,3 +150,20 @@ async def run_cycles(
         "cycles": [cycle.as_json() for cycle in cycles],
     }
     return cycles, detail
+
+
+async def p95_figure(
+    ctx: Context, key: str, kinds: Sequence[FaultKind], seconds: Callable[[Cycle], float]
+) -> Figure:
+    """The p95 of `seconds` over `runs` outage cycles of `kinds` in turn, with a summary per kind.
+
+    The scenarios that measure detection and recovery differ only in the kinds and the time
+    they read from each cycle.
+    """
+    cycles, detail = await run_cycles(ctx, kinds, ctx.settings.runs)
+    samples = [seconds(cycle) for cycle in cycles]
+    if len(kinds) > 1:
+        detail["by_kind"] = {
+            str(kind): summary([seconds(c) for c in cycles if c.kind is kind]) for kind in kinds
+        }
+    return Figure(key, percentile(samples, 0.95), True, samples, detail)

@@ -41,7 +41,31 @@ class Context:
     settings: Settings
 
 
-class Rig:
+class Running:
+    """Used as `async with`: `start` on the way in, `stop` on the way out, whatever happened."""
+
+    async def start(self) -> None:
+        """Bring the part up."""
+
+    async def stop(self) -> None:
+        """Take the part down."""
+
+    async def __aenter__(self) -> Self:
+        """Start."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop."""
+        await self.stop()
+
+
+class Rig(Running):
     """One virtual car and its simulated Fleet API, on simulated time shared with `hass`.
 
     Use as `async with Rig(ctx) as rig:`; the cloud answers after `settings.cloud_latency_s` of
@@ -71,7 +95,7 @@ class Rig:
         )
         self.time = SimulatedTime(ctx.hass, ctx.freezer, self.clock)
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         """Start the cloud, take over time and hand the car's clock to Tesla Resilient.
 
         The integration's default `Clock` holds the machine's `time.monotonic` and `time.time`,
@@ -81,14 +105,8 @@ class Rig:
         self.time.__enter__()
         self.hass.data[DATA_CLOCK] = Clock(monotonic=self.clock, wall=self.clock.wall)
         await self.cloud.start()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         """Stop the cloud and give time back."""
         try:
             await self.cloud.stop()
@@ -129,7 +147,7 @@ class Rig:
         return f"{self.cloud.base_url}{OAUTH_AUTHORIZE_PATH}"
 
 
-class Radio:
+class Radio(Running):
     """The car's Bluetooth face, heard by a virtual proxy registered with Home Assistant.
 
     Needs Home Assistant's Bluetooth set up (the `enable_bluetooth` fixture). Each exchange over
@@ -144,17 +162,11 @@ class Radio:
             rig.hass, self.car, latency_s=rig.settings.ble_latency_s
         )
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         """Put the proxy on air."""
         await self.proxy.async_start()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         """Take the proxy off air."""
         await self.proxy.async_stop()
 

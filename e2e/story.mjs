@@ -1,5 +1,6 @@
 // The demo's stories in headless Chromium: cloud down, lock over Bluetooth, cloud back; then a
 // second car, found over Bluetooth, paired from its discovery card by a key-card tap and locked.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -327,8 +328,10 @@ async function main() {
       const card = page.locator('ha-config-flow-card').filter({ hasText: 'Tesla Resilient' });
       await card.waitFor({ timeout: WAIT_MS });
       const shown = await card.evaluate(deepText);
-      const name = /\bS[0-9a-f]{16}C\b/.exec(shown)?.[0];
-      if (!name) throw new Error(`the discovery card shows "${shown}", no Tesla's Bluetooth name`);
+      const name = `Tesla ${createHash('sha1').update(NEARBY.vin).digest('hex').slice(10, 16)}`;
+      if (!shown.includes(name)) {
+        throw new Error(`the discovery card shows "${shown}", not the nearby car as "${name}"`);
+      }
       return `discovered ${name}; ${await shot('07-discovered')}`;
     });
 

@@ -477,14 +477,18 @@ class BleCar:
         elif payload == "protobuf_message_as_bytes":
             self._on_message(connection, request)
 
-    def _on_session_info_request(self, connection: _Outbox, request: RoutableMessage) -> None:
+    def _answering_domain(self, connection: _Outbox, request: RoutableMessage) -> int | None:
+        """Return the domain a request goes to if it answers now; fault an unknown domain."""
         domain = _domain(request)
         if domain is None:
             connection.send(
                 self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_INVALID_DOMAINS)
             )
-            return
-        if not self._domain_awake(domain):
+            return None
+        return domain if self._domain_awake(domain) else None
+
+    def _on_session_info_request(self, connection: _Outbox, request: RoutableMessage) -> None:
+        if (domain := self._answering_domain(connection, request)) is None:
             return
         if connection.via == "cloud":
             self.cloud_handshakes += 1
@@ -499,13 +503,7 @@ class BleCar:
         connection.send(reply)
 
     def _on_message(self, connection: _Outbox, request: RoutableMessage) -> None:
-        domain = _domain(request)
-        if domain is None:
-            connection.send(
-                self._fault_reply(request, MessageFault_E.MESSAGEFAULT_ERROR_INVALID_DOMAINS)
-            )
-            return
-        if not self._domain_awake(domain):
+        if (domain := self._answering_domain(connection, request)) is None:
             return
         if request.signature_data.WhichOneof("sig_type") not in (
             "AES_GCM_Personalized_data",
@@ -648,7 +646,7 @@ class BleCar:
             counter=data.counter,
             flags=request.flags,
         )
-        shared = self._shared_key(key)
+        shared = self.shared_key(key)
         payload = request.protobuf_message_as_bytes
         if gcm:
             gcm_data = signature.AES_GCM_Personalized_data
@@ -692,7 +690,12 @@ class BleCar:
     def _session(self, domain: int, key: bytes) -> _Session:
         return self._sessions.setdefault((domain, key), _Session())
 
-    def _shared_key(self, key: bytes) -> bytes:
+    def resume_session(self, domain: int, key: bytes, counter: int) -> None:
+        """Take up a key's session in `domain` at `counter`, as a published test vector starts."""
+        self._session(domain, key).counter = counter
+
+    def shared_key(self, key: bytes) -> bytes:
+        """Return the key this car shares with a client public key (ECDH, as both derive it)."""
         if key not in self._shared:
             self._shared[key] = crypto.shared_key(self._private_key, key)
         return self._shared[key]
@@ -711,7 +714,7 @@ class BleCar:
         encoded = _serialized(info)
         reply.session_info = encoded
         reply.signature_data.session_info_tag.tag = crypto.session_info_tag(
-            self._shared_key(key), self.car.vin, challenge, encoded
+            self.shared_key(key), self.car.vin, challenge, encoded
         )
 
     def _busy_reply(self, request: RoutableMessage) -> RoutableMessage:
@@ -755,7 +758,7 @@ class BleCar:
                 request_hash=request_hash,
                 fault=0,
             )
-            ciphertext, tag = crypto.gcm_encrypt(self._shared_key(key), nonce, payload, metadata)
+            ciphertext, tag = crypto.gcm_encrypt(self.shared_key(key), nonce, payload, metadata)
             reply.protobuf_message_as_bytes = ciphertext
             response_data = reply.signature_data.AES_GCM_Response_data
             response_data.nonce = nonce

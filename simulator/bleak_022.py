@@ -27,7 +27,24 @@ from simulator.ble_proxy import (
 )
 
 
-class _Service(BleakGATTService):
+class _Attribute:
+    """An entry of the GATT table, known by handle and UUID (abstract in bleak 0.22)."""
+
+    _handle: int
+    _uuid: str
+
+    @property
+    def handle(self) -> int:
+        """The attribute's handle."""
+        return self._handle
+
+    @property
+    def uuid(self) -> str:
+        """The attribute's UUID."""
+        return self._uuid
+
+
+class _Service(_Attribute, BleakGATTService):
     """A GATT service of the simulated car."""
 
     def __init__(self, handle: int, uuid: str) -> None:
@@ -35,16 +52,6 @@ class _Service(BleakGATTService):
         self._handle = handle
         self._uuid = uuid
         self._characteristics: list[BleakGATTCharacteristic] = []
-
-    @property
-    def handle(self) -> int:
-        """The service's handle."""
-        return self._handle
-
-    @property
-    def uuid(self) -> str:
-        """The service's UUID."""
-        return self._uuid
 
     @property
     def characteristics(self) -> list[BleakGATTCharacteristic]:
@@ -56,7 +63,7 @@ class _Service(BleakGATTService):
         self._characteristics.append(characteristic)
 
 
-class _Characteristic(BleakGATTCharacteristic):
+class _Characteristic(_Attribute, BleakGATTCharacteristic):
     """A GATT characteristic of the simulated car."""
 
     def __init__(
@@ -78,16 +85,6 @@ class _Characteristic(BleakGATTCharacteristic):
     def service_handle(self) -> int:
         """The handle of the service holding this characteristic."""
         return self._service.handle
-
-    @property
-    def handle(self) -> int:
-        """The characteristic's value handle."""
-        return self._handle
-
-    @property
-    def uuid(self) -> str:
-        """The characteristic's UUID."""
-        return self._uuid
 
     @property
     def properties(self) -> list[str]:
@@ -114,7 +111,7 @@ class _Characteristic(BleakGATTCharacteristic):
         self._descriptors.append(descriptor)
 
 
-class _Descriptor(BleakGATTDescriptor):
+class _Descriptor(_Attribute, BleakGATTDescriptor):
     """A GATT descriptor of the simulated car."""
 
     def __init__(self, characteristic: _Characteristic, handle: int, uuid: str) -> None:
@@ -132,16 +129,6 @@ class _Descriptor(BleakGATTDescriptor):
     def characteristic_handle(self) -> int:
         """The handle of the characteristic holding this descriptor."""
         return self._characteristic.handle
-
-    @property
-    def uuid(self) -> str:
-        """The descriptor's UUID."""
-        return self._uuid
-
-    @property
-    def handle(self) -> int:
-        """The descriptor's handle."""
-        return self._handle
 
 
 def abstract_gatt_services(mtu: int) -> BleakGATTServiceCollection:

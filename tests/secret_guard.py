@@ -420,7 +420,7 @@ def _restore() -> None:
         setattr(owner, name, original)
 
 
-def _guard_raised[**P, R](
+def guard_raised[**P, R](
     original: Callable[P, Awaitable[R]], where: str, result_keys: tuple[str, ...] = ()
 ) -> Callable[P, Awaitable[R]]:
     """Wrap a coroutine function: scan the text of what it raises, and parts of its result."""
@@ -441,7 +441,7 @@ def _guard_raised[**P, R](
     return guarded
 
 
-def _guard_payload[**P](
+def guard_payload[**P](
     original: Callable[P, Awaitable[Any]], where: str
 ) -> Callable[P, Awaitable[Any]]:
     """Wrap a diagnostics function so that its payload is scanned."""
@@ -484,11 +484,11 @@ def _install_wrappers() -> None:
             _replace(keys, name, _guard_key_source(function, returns_pem))
     for name in ("async_get_config_entry_diagnostics", "async_get_device_diagnostics"):
         if (function := getattr(diagnostics, name, None)) is not None:
-            _replace(diagnostics, name, _guard_payload(function, f"the diagnostics ({name})"))
+            _replace(diagnostics, name, guard_payload(function, f"the diagnostics ({name})"))
     _replace(
         ServiceRegistry,
         "async_call",
-        _guard_raised(ServiceRegistry.async_call, "a service call"),
+        guard_raised(ServiceRegistry.async_call, "a service call"),
     )
     for manager in (
         data_entry_flow.FlowManager,
@@ -500,7 +500,7 @@ def _install_wrappers() -> None:
             if method in vars(manager):
                 where = f"{manager.__name__}.{method}"
                 original = cast("Callable[..., Awaitable[Any]]", vars(manager)[method])
-                _replace(manager, method, _guard_raised(original, where, _FLOW_RESULT_KEYS))
+                _replace(manager, method, guard_raised(original, where, _FLOW_RESULT_KEYS))
 
 
 # -- Pytest hooks ------------------------------------------------------------------------------

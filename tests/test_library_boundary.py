@@ -65,21 +65,8 @@ def _python_files(root: Path) -> Iterator[Path]:
     yield from sorted(root.rglob("*.py"))
 
 
-def _library_private_names() -> frozenset[str]:
-    """Every private name the library defines: functions, methods, class and instance attributes."""
-    names: set[str] = set()
-    for path in _python_files(LIBRARY):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
-            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                names.add(node.attr)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return frozenset(n for n in names if n.startswith("_") and not n.startswith("__"))
-
-
-def _own_names(tree: ast.AST) -> set[str]:
+def _defined_names(tree: ast.AST, *, arguments: bool = False) -> set[str]:
+    """Names a module defines: functions, classes, attributes and variables it assigns."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -88,15 +75,25 @@ def _own_names(tree: ast.AST) -> set[str]:
             names.add(node.attr)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-        elif isinstance(node, ast.arg):
+        elif arguments and isinstance(node, ast.arg):
             names.add(node.arg)
     return names
+
+
+def _library_private_names() -> frozenset[str]:
+    """Every private name the library defines: functions, methods, class and instance attributes."""
+    names = {
+        name
+        for path in _python_files(LIBRARY)
+        for name in _defined_names(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    return frozenset(n for n in names if n.startswith("_") and not n.startswith("__"))
 
 
 def private_uses(source: str, library_private: frozenset[str]) -> list[str]:
     """Attribute reads of the library's private names that the code itself never defines."""
     tree = ast.parse(source)
-    own = _own_names(tree)
+    own = _defined_names(tree, arguments=True)
     return sorted(
         {
             node.attr

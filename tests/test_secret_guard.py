@@ -210,7 +210,7 @@ async def test_a_flow_error_is_scanned(guard: Guard) -> None:
     async def configure(flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid(f"cannot use {user_input['access_token']}") from ValueError(flow_id)
 
-    guarded = secret_guard._guard_raised(configure, "a flow step")
+    guarded = secret_guard.guard_raised(configure, "a flow step")
     with pytest.raises(vol.Invalid):
         await guarded("abc", {"access_token": token})
 
@@ -226,7 +226,7 @@ async def test_a_diagnostics_payload_is_scanned(guard: Guard) -> None:
     async def leaky() -> dict[str, Any]:
         return {"entry": {"data": {"token": token}}}
 
-    guarded = secret_guard._guard_payload(leaky, "the diagnostics (test)")
+    guarded = secret_guard.guard_payload(leaky, "the diagnostics (test)")
     assert await guarded() == {"entry": {"data": {"token": token}}}
 
     assert [(leak.kind, leak.where) for leak in guard.leaks] == [

@@ -20,10 +20,10 @@ from tests.validation_helpers import (
     REPO_ROOT,
     Integration,
     KeyUse,
+    check_cited_tests,
     check_docstring,
     check_en_json,
     check_flow_translations,
-    check_forwarded_platforms,
     check_hacs_minimum,
     check_parallel_updates,
     check_placeholders,
@@ -108,7 +108,7 @@ def test_every_translation_key_use_is_understood(integration: Integration) -> No
     assert_clean(check_translation_key_sites(integration))
 
 
-def test_en_json_is_resolved_strings_json(integration: Integration) -> None:
+def test_en_json_is_strings_json(integration: Integration) -> None:
     assert_clean(check_en_json(integration))
 
 
@@ -117,6 +117,10 @@ def test_en_json_is_resolved_strings_json(integration: Integration) -> None:
 
 def test_quality_scale_file(integration: Integration) -> None:
     assert_clean(check_quality_scale_file(integration))
+
+
+def test_quality_scale_cites_existing_tests(integration: Integration) -> None:
+    assert_clean(check_cited_tests(integration))
 
 
 @pytest.mark.parametrize("rule", ALL_RULES)
@@ -143,10 +147,6 @@ def test_platform_sets_parallel_updates(integration: Integration, module: str) -
 @pytest.mark.parametrize("module", MODULES)
 def test_module_docstring_is_one_line(integration: Integration, module: str) -> None:
     assert_clean(check_docstring(integration, module))
-
-
-def test_forwarded_platforms_have_modules(integration: Integration) -> None:
-    assert_clean(check_forwarded_platforms(integration))
 
 
 # The checks fail on broken copies
@@ -311,6 +311,27 @@ def test_bad_quality_scale_fails(repo: Path) -> None:
     assert_found(
         check_quality_scale_file(integration),
         "quality_scale.yaml: rules.docs-actions: exempt needs a comment",
+    )
+
+
+def test_quality_scale_citing_a_missing_test_fails(repo: Path) -> None:
+    shutil.copytree(
+        REPO_ROOT / "tests", repo / "tests", ignore=shutil.ignore_patterns("__pycache__")
+    )
+
+    def breaks(folder: Path) -> None:
+        file = folder / "quality_scale.yaml"
+        text = file.read_text(encoding="utf-8")
+        file.write_text(
+            text + "  stale-devices:\n    status: done\n    comment: >-\n"
+            "      tests/integration/test_gone.py test_no_such_behaviour.\n",
+            encoding="utf-8",
+        )
+
+    assert_found(
+        new_findings(repo, check_cited_tests, breaks),
+        "rules.stale-devices: cites tests/integration/test_gone.py, which does not exist",
+        "rules.stale-devices: cites test_no_such_behaviour, which no test file defines",
     )
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from bench.day import DayKind
-from bench.days import VARIANTS, DayRecord, core_day
-from bench.rig import Context
-from simulator.vehicle import SleepModel
+from bench.days import VARIANTS, core_day, day_scenario
 
 PRODUCES = (
     "baseline_billable_away_day_sleeps",
@@ -15,7 +12,4 @@ NEEDS_BLUETOOTH = False
 __all__ = ["VARIANTS", "run"]
 
 
-async def run(ctx: Context, variant: tuple[DayKind, SleepModel]) -> list[DayRecord]:
-    """One day of tesla_fleet as shipped with this Home Assistant."""
-    kind, model = variant
-    return [await core_day(ctx, kind, model)]
+run = day_scenario(core_day)

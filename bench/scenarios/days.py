@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from bench.day import DayKind
-from bench.days import VARIANTS, DayRecord, resilient_day
-from bench.rig import Context
-from simulator.vehicle import SleepModel
+from bench.days import VARIANTS, day_scenario, resilient_day
 
 PRODUCES = (
     "billable_garage_day",
@@ -18,7 +15,4 @@ NEEDS_BLUETOOTH = True
 __all__ = ["VARIANTS", "run"]
 
 
-async def run(ctx: Context, variant: tuple[DayKind, SleepModel]) -> list[DayRecord]:
-    """One day of Tesla Resilient with a paired key and default options."""
-    kind, model = variant
-    return [await resilient_day(ctx, kind, model)]
+run = day_scenario(resilient_day)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.figures import Figure, percentile
-from bench.outages import run_cycles, summary
+from bench.figures import Figure
+from bench.outages import p95_figure
 from bench.rig import Context
 from simulator.fleet_api import FaultKind
 
@@ -14,9 +14,4 @@ KINDS = (FaultKind.REFUSED, FaultKind.SERVER_ERROR)
 
 async def run(ctx: Context) -> list[Figure]:
     """`runs` outages, refused and 503 in turn, each from a random point of the probe cycle."""
-    cycles, detail = await run_cycles(ctx, KINDS, ctx.settings.runs)
-    samples = [cycle.detected_s for cycle in cycles]
-    detail["by_kind"] = {
-        str(kind): summary([c.detected_s for c in cycles if c.kind is kind]) for kind in KINDS
-    }
-    return [Figure("detection_loud_s_p95", percentile(samples, 0.95), True, samples, detail)]
+    return [await p95_figure(ctx, "detection_loud_s_p95", KINDS, lambda cycle: cycle.detected_s)]

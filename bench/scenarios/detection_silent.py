@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.figures import Figure, percentile
-from bench.outages import run_cycles
+from bench.figures import Figure
+from bench.outages import p95_figure
 from bench.rig import Context
 from simulator.fleet_api import FaultKind
 
@@ -13,6 +13,8 @@ NEEDS_BLUETOOTH = True
 
 async def run(ctx: Context) -> list[Figure]:
     """`runs` black-hole outages, each starting at a random point of the probe cycle."""
-    cycles, detail = await run_cycles(ctx, (FaultKind.BLACK_HOLE,), ctx.settings.runs)
-    samples = [cycle.detected_s for cycle in cycles]
-    return [Figure("detection_silent_s_p95", percentile(samples, 0.95), True, samples, detail)]
+    return [
+        await p95_figure(
+            ctx, "detection_silent_s_p95", (FaultKind.BLACK_HOLE,), lambda cycle: cycle.detected_s
+        )
+    ]

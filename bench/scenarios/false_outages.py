@@ -10,7 +10,7 @@ from typing import Any
 
 from homeassistant.const import STATE_OFF
 
-from bench.day import HOUR, USER, Event, simulate_day
+from bench.day import HOUR, USER, Event, owner_arrives, owner_leaves, simulate_day
 from bench.figures import Figure
 from bench.outages import PROBE_PATH, SEED
 from bench.resilient import (
@@ -67,8 +67,8 @@ class Day:
             Event(12 * HOUR, "Bluetooth proxy back online", self._proxy(True)),
             Event(14 * HOUR, "Tesla expires every access token", self._expire_tokens),
             Event(14 * HOUR + 300, "token fault ends", self._clear),
-            Event(18 * HOUR, "owner arrives", _owner_arrives),
-            Event(20 * HOUR, "owner leaves", _owner_leaves),
+            Event(18 * HOUR, "owner arrives", owner_arrives),
+            Event(20 * HOUR, "owner leaves", owner_leaves),
         ]
         for hours in BLIP_HOURS:
             at = hours * HOUR + rng.uniform(0, 60)
@@ -130,19 +130,6 @@ class Day:
         self.blips.append(
             {"lasted_s": round(rig.time.now() - started, 2), "answered_5xx": dict(failed)}
         )
-
-
-def _owner_arrives(car: VirtualCar) -> None:
-    car.user_present = True
-    car.climate_on = True
-    car.wake(USER)
-
-
-def _owner_leaves(car: VirtualCar) -> None:
-    car.touch()
-    car.user_present = False
-    car.climate_on = False
-    car.touch()
 
 
 async def run(ctx: Context) -> list[Figure]:

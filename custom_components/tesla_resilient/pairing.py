@@ -69,6 +69,15 @@ def default_title(vin: str) -> str:
     return f"{MODELS.get(vin[3:4], 'Tesla')} {vin[-6:]}"
 
 
+def discovered_title(name: str) -> str:
+    """Name a car heard over Bluetooth before its VIN is known: the last six digits of its hash.
+
+    The raw local name (S, sixteen hex digits, C) means nothing to a user; the discovery card
+    shows this instead, and the same six digits stay findable in the advertised name.
+    """
+    return f"Tesla {name[11:17]}"
+
+
 def _pairing_error(err: BluetoothError) -> str:
     return next(
         (key for kind, key in PAIRING_ERRORS if isinstance(err, kind)), "bluetooth_cannot_connect"
@@ -199,7 +208,7 @@ class BluetoothPairingFlowMixin(
         self._abort_if_unique_id_configured()
         self._address = discovery_info.address
         self._discovered_name = self._title = name
-        self.context["title_placeholders"] = {"name": name}
+        self.context["title_placeholders"] = {"name": discovered_title(name)}
         return await self.async_step_bluetooth_confirm()
 
     @callback

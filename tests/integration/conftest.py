@@ -88,6 +88,15 @@ def advance(
 
 
 @pytest.fixture
+async def car_asleep(
+    loaded_entry: MockConfigEntry, car: VirtualCar, advance: Callable[[float], Awaitable[None]]
+) -> None:
+    """The loaded entry's car falls asleep, and a minute later the integration knows it."""
+    car.sleep_now()
+    await advance(60)
+
+
+@pytest.fixture
 async def other_api(clock: FakeClock) -> AsyncGenerator[FleetApiSimulator]:
     """A second account with another car; it knows none of the first account's tokens."""
     sim = FleetApiSimulator(

@@ -55,10 +55,8 @@ async def test_command_wakes_a_car_that_fell_asleep(
 
 
 async def test_command_to_a_car_known_asleep_wakes_it_first(
-    hass: HomeAssistant, car: VirtualCar, fleet_api: FleetApiSimulator, advance: Advance
+    hass: HomeAssistant, car: VirtualCar, fleet_api: FleetApiSimulator, car_asleep: None
 ) -> None:
-    car.sleep_now()
-    await advance(60)
     assert state_of(hass, "binary_sensor", "asleep").state == "on"
 
     await unlock(hass)

@@ -69,14 +69,9 @@ async def test_sleeping_car_is_never_woken(
 
 async def test_asleep_car_keeps_last_values(
     hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
+    car_asleep: None,
     fleet_api: FleetApiSimulator,
-    car: VirtualCar,
-    advance: Advance,
 ) -> None:
-    car.sleep_now()
-    await advance(60)
-
     assert state_of(hass, "binary_sensor", "asleep").state == STATE_ON
     assert state_of(hass, "sensor", "battery_level").state == "72"
     assert state_of(hass, "lock", "doors").state == "locked"
@@ -85,13 +80,11 @@ async def test_asleep_car_keeps_last_values(
 
 async def test_car_waking_by_itself_is_read_at_once(
     hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
+    car_asleep: None,
     fleet_api: FleetApiSimulator,
     car: VirtualCar,
     advance: Advance,
 ) -> None:
-    car.sleep_now()
-    await advance(60)
     car.battery_level = 64
     car.wake("app")
     await advance(60)

@@ -296,13 +296,12 @@ async def test_the_cars_failures_are_not_an_outage(
 async def test_missing_scopes_raise_a_fixable_repair_not_a_reauth(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
+    car_asleep: None,
     fleet_api: FleetApiSimulator,
     car: VirtualCar,
     advance: Advance,
 ) -> None:
     """403 "Unauthorized missing scopes": the repair names the scope and fixing it signs in."""
-    car.sleep_now()
-    await advance(60)
     fleet_api.set_fault(FaultKind.MISSING_SCOPES)
     car.wake("app")
     await advance(60)  # a car that woke is read at once

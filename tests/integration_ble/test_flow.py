@@ -24,7 +24,7 @@ from custom_components.tesla_resilient.const import (
     DOMAIN,
     SUBENTRY_VEHICLE_KEY,
 )
-from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes
+from custom_components.tesla_resilient.keys import load_private_key, public_key_bytes, vin_hash
 from custom_components.tesla_resilient.pairing import (
     BluetoothPairingFlowMixin,
     VehicleKeySubentryFlow,
@@ -79,12 +79,25 @@ async def _to_progress(
     return dict(result)
 
 
+async def heard_without_a_flow(hass: HomeAssistant, ble_car: BleCar) -> SimulatedBluetoothProxy:
+    """Let a proxy hear the car once; the discovery must start no flow. The proxy, now off air."""
+    proxy = SimulatedBluetoothProxy(hass, ble_car)
+    await proxy.async_start()
+    try:
+        await hass.async_block_till_done(wait_background_tasks=True)
+    finally:
+        await proxy.async_stop()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    return proxy
+
+
 async def test_discovered_car_pairs_into_a_bluetooth_only_entry(
     hass: HomeAssistant, car: VirtualCar, ble_car: BleCar, ble_proxy: SimulatedBluetoothProxy
 ) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
     flow = _discovered(hass)
     assert flow["step_id"] == "bluetooth_confirm"
+    assert flow["context"]["title_placeholders"] == {"name": f"Tesla {vin_hash(car.vin)[-6:]}"}
     flow_id = flow["flow_id"]
 
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_VIN: "not a vin"})
@@ -176,14 +189,7 @@ async def test_discovery_updates_a_known_cars_address(
         data={CONF_VIN: car.vin, CONF_ADDRESS: "AA:BB:CC:DD:EE:99"},
     )
     entry.add_to_hass(hass)
-    proxy = SimulatedBluetoothProxy(hass, ble_car)
-    await proxy.async_start()
-    try:
-        await hass.async_block_till_done(wait_background_tasks=True)
-    finally:
-        await proxy.async_stop()
-
-    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    proxy = await heard_without_a_flow(hass, ble_car)
     assert entry.data[CONF_ADDRESS] == proxy.address
 
 
@@ -203,14 +209,7 @@ async def test_discovery_updates_a_vehicle_keys_address(
         ],
     )
     entry.add_to_hass(hass)
-    proxy = SimulatedBluetoothProxy(hass, ble_car)
-    await proxy.async_start()
-    try:
-        await hass.async_block_till_done(wait_background_tasks=True)
-    finally:
-        await proxy.async_stop()
-
-    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    proxy = await heard_without_a_flow(hass, ble_car)
     (subentry,) = entry.subentries.values()
     assert subentry.data[CONF_ADDRESS] == proxy.address
 

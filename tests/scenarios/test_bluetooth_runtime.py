@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from homeassistant.components.lock import LockState
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -23,16 +24,16 @@ from custom_components.tesla_resilient.const import (
 from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesla_resilient.services import SERVICE_PRECONDITION
 from simulator.ble_proxy import SimulatedBluetoothProxy
-from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
 from tests.integration.common import VIN, Advance, lock_doors, requests_to, state_of
 from tests.scenarios.conftest import set_up
 
+pytestmark = pytest.mark.usefixtures("sim_clock")
+
 
 async def test_bluetooth_only_car_shows_and_locks(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     car: VirtualCar,
     bluetooth_entry: MockConfigEntry,
 ) -> None:
@@ -56,7 +57,6 @@ async def test_bluetooth_only_car_shows_and_locks(
 
 async def test_bluetooth_only_car_out_of_range_loads_unavailable(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     ble_proxy: SimulatedBluetoothProxy,
     bluetooth_entry: MockConfigEntry,
 ) -> None:
@@ -71,12 +71,12 @@ async def test_bluetooth_only_car_out_of_range_loads_unavailable(
 
 async def test_bluetooth_only_values_age_out_while_the_car_is_away(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     ble_proxy: SimulatedBluetoothProxy,
     bluetooth_entry: MockConfigEntry,
 ) -> None:
+
     await set_up(hass, bluetooth_entry)
     assert state_of(hass, "lock", "doors").state == LockState.LOCKED
 
@@ -98,7 +98,6 @@ async def test_bluetooth_only_values_age_out_while_the_car_is_away(
 
 async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
     ble_proxy: SimulatedBluetoothProxy,
@@ -124,7 +123,6 @@ async def test_account_car_locks_over_bluetooth_when_the_cloud_refuses(
 
 async def test_precondition_goes_over_bluetooth_when_the_cloud_refuses(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
     ble_proxy: SimulatedBluetoothProxy,
@@ -154,7 +152,6 @@ async def test_precondition_goes_over_bluetooth_when_the_cloud_refuses(
 
 async def test_diagnostics_hold_no_key(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     bluetooth_entry: MockConfigEntry,
     account_entry: MockConfigEntry,
 ) -> None:
@@ -169,7 +166,6 @@ async def test_diagnostics_hold_no_key(
 
 async def test_removing_the_key_reloads_without_bluetooth(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     ble_proxy: SimulatedBluetoothProxy,
     account_entry: MockConfigEntry,
 ) -> None:
@@ -191,7 +187,6 @@ async def test_removing_the_key_reloads_without_bluetooth(
 
 async def test_options_choose_the_route_and_reload(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
     account_entry: MockConfigEntry,

@@ -21,11 +21,12 @@ from custom_components.tesla_resilient.const import (
 )
 from custom_components.tesla_resilient.health import Thresholds
 from simulator.ble_proxy import SimulatedBluetoothProxy
-from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
 from tests.integration.common import Advance, entity_id, lock_doors, state_of
 from tests.scenarios.conftest import set_up
+
+pytestmark = pytest.mark.usefixtures("sim_clock")
 
 CLOUD = "binary_sensor.tesla_cloud"
 STATUS = "sensor.tesla_cloud_status"
@@ -72,7 +73,6 @@ async def _until_bluetooth_fails(hass: HomeAssistant, advance: Advance) -> None:
 )
 async def test_full_outage_keeps_the_car_usable(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -104,7 +104,6 @@ async def test_full_outage_keeps_the_car_usable(
 
 async def test_recovery_and_flapping(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     fleet_api: FleetApiSimulator,
     account_entry: MockConfigEntry,
@@ -141,7 +140,6 @@ async def test_recovery_and_flapping(
 
 async def test_data_only_outage_is_degraded(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     fleet_api: FleetApiSimulator,
     account_entry: MockConfigEntry,
@@ -157,7 +155,6 @@ async def test_data_only_outage_is_degraded(
 
 async def test_commands_only_outage_is_degraded(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
     account_entry: MockConfigEntry,
@@ -178,7 +175,6 @@ async def test_commands_only_outage_is_degraded(
 
 async def test_stale_data_is_degraded(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -196,7 +192,6 @@ async def test_stale_data_is_degraded(
 
 async def test_sleep_rate_limits_are_no_outage(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -221,7 +216,6 @@ async def test_sleep_rate_limits_are_no_outage(
 @pytest.mark.freeze_time(tick=True)
 async def test_command_that_may_have_run_is_not_repeated(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -277,7 +271,6 @@ async def test_command_that_may_have_run_is_not_repeated(
 @pytest.mark.freeze_time(tick=True)
 async def test_a_car_back_in_range_is_commanded_over_bluetooth_at_once(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,

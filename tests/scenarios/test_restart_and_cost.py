@@ -12,17 +12,18 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesla_resilient.const import CONF_SKIP_CLOUD_POLL, CONF_VEHICLES, DOMAIN
-from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.vehicle import VirtualCar
 from tests.integration.common import VIN, Advance, entity_id, state_of
 from tests.scenarios.conftest import set_up
 
+pytestmark = pytest.mark.usefixtures("sim_clock")
+
 STORED = [{"vin": VIN, "name": "Demo Model 3", "model": "Model 3", "command_signing": "required"}]
 
 
 async def test_vehicles_are_stored_when_the_cloud_lists_them(
-    hass: HomeAssistant, sim_clock: FakeClock, account_entry: MockConfigEntry
+    hass: HomeAssistant, account_entry: MockConfigEntry
 ) -> None:
     await set_up(hass, account_entry)
     assert account_entry.data[CONF_VEHICLES] == STORED
@@ -30,7 +31,6 @@ async def test_vehicles_are_stored_when_the_cloud_lists_them(
 
 async def test_restart_during_an_outage_loads_with_a_key(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -51,7 +51,7 @@ async def test_restart_during_an_outage_loads_with_a_key(
 
 
 async def test_restart_during_an_outage_without_a_key_retries(
-    hass: HomeAssistant, sim_clock: FakeClock, fleet_api: FleetApiSimulator
+    hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -70,7 +70,6 @@ async def test_restart_during_an_outage_without_a_key_retries(
 @pytest.mark.parametrize(("skip", "billed"), [(True, False), (False, True)])
 async def test_cloud_data_is_not_paid_for_in_bluetooth_range(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     advance: Advance,
     car: VirtualCar,
     fleet_api: FleetApiSimulator,
@@ -78,6 +77,7 @@ async def test_cloud_data_is_not_paid_for_in_bluetooth_range(
     skip: bool,
     billed: bool,
 ) -> None:
+
     car.user_present = True
     hass.config_entries.async_update_entry(account_entry, options={CONF_SKIP_CLOUD_POLL: skip})
     await set_up(hass, account_entry)
@@ -93,7 +93,6 @@ async def test_cloud_data_is_not_paid_for_in_bluetooth_range(
 
 async def test_last_command_and_cost_survive_a_restart(
     hass: HomeAssistant,
-    sim_clock: FakeClock,
     account_entry: MockConfigEntry,
 ) -> None:
     route_id = "sensor.demo_model_3_last_command_route"

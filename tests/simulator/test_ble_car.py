@@ -22,6 +22,7 @@ from tesla_fleet_api.tesla.vehicle.bluetooth import READ_UUID as LIBRARY_READ_UU
 from tesla_fleet_api.tesla.vehicle.bluetooth import VehicleBluetooth
 from tesla_fleet_api.tesla.vehicle.proto import car_server_pb2 as cs
 from tesla_fleet_api.tesla.vehicle.proto import vcsec_pb2 as vcsec
+from tesla_fleet_api.tesla.vehicle.proto.errors_pb2 import GenericError_E
 from tesla_fleet_api.tesla.vehicle.proto.signatures_pb2 import Session_Info_Status, SessionInfo
 from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import (
     Domain,
@@ -29,6 +30,7 @@ from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import (
     RoutableMessage,
 )
 
+from custom_components.tesla_resilient.protocol import Keyring, Session, read_reply
 from simulator import ble_car
 from simulator import ble_crypto as crypto
 from simulator.ble_car import (
@@ -44,6 +46,7 @@ from simulator.ble_car import (
 )
 from simulator.clock import FakeClock
 from simulator.vehicle import COMMANDS, WAKE_DURATION_S, VirtualCar
+from tests.simulator.frames import frame, parse_frames
 
 VCSEC = Domain.DOMAIN_VEHICLE_SECURITY
 INFOTAINMENT = Domain.DOMAIN_INFOTAINMENT
@@ -62,21 +65,6 @@ def ble(car: VirtualCar) -> BleCar:
 
 
 # -- a central that speaks raw frames -----------------------------------------------------------
-
-
-def frame(message: bytes) -> bytes:
-    return len(message).to_bytes(2, "big") + message
-
-
-def parse_frames(chunks: list[bytes]) -> list[RoutableMessage]:
-    data = b"".join(chunks)
-    messages = []
-    while data:
-        length = int.from_bytes(data[:2], "big")
-        assert len(data) >= length + 2, "a reply frame was cut short"
-        messages.append(RoutableMessage.FromString(data[2 : 2 + length]))
-        data = data[2 + length :]
-    return messages
 
 
 class Central:
@@ -313,6 +301,48 @@ class Phone:
 @pytest.fixture
 def phone(ble: BleCar) -> Phone:
     return Phone(ble)
+
+
+class ProtocolKey:
+    """The phone's key sending what the library has no public method for, through our protocol.
+
+    tesla-fleet-api signs RKE actions, closure requests and raw infotainment actions only in
+    private methods; the integration's own protocol module signs the same messages with the same
+    key, on a connection of its own.
+    """
+
+    def __init__(self, phone: Phone, ble: BleCar) -> None:
+        keyring = Keyring(phone.key, ble.car.vin, None)
+        self.sessions = {domain: Session(keyring, domain) for domain in (VCSEC, INFOTAINMENT)}
+        self.central = Central(ble, mtu=185)
+        self.address = os.urandom(16)
+
+    def send(self, domain: int, payload: bytes) -> bytes:
+        """Sign `payload` for `domain` (after a handshake when needed); the decrypted answer."""
+        session = self.sessions[domain]
+        if not session.ready:
+            handshake = session.handshake(self.address)
+            (info,) = self.central.send(handshake.message)
+            read_reply(session, handshake, info)
+        request = session.sign(payload, self.address)
+        (reply,) = self.central.send(request.message)
+        answer = read_reply(session, request, reply)
+        assert answer.authentic
+        assert answer.payload is not None
+        return answer.payload
+
+    def vcsec(self, message: vcsec.UnsignedMessage) -> vcsec.FromVCSECMessage:
+        """Send a security-controller message; the controller's answer."""
+        return vcsec.FromVCSECMessage.FromString(self.send(VCSEC, message.SerializeToString()))
+
+    def infotainment(self, action: cs.Action) -> cs.Response:
+        """Send an infotainment action; the car's answer."""
+        return cs.Response.FromString(self.send(INFOTAINMENT, action.SerializeToString()))
+
+
+@pytest.fixture
+def key(phone: Phone, ble: BleCar) -> ProtocolKey:
+    return ProtocolKey(phone, ble)
 
 
 # -- GATT surface and connections ----------------------------------------------------------------
@@ -719,15 +749,13 @@ async def test_vcsec_commands_work_while_the_car_sleeps(
     assert sum(n for name, n in car.executions.items() if name.startswith("ble:")) == 1
 
 
-async def test_door_lock_and_auto_secure(phone: Phone, car: VirtualCar) -> None:
+async def test_door_lock_and_auto_secure(phone: Phone, key: ProtocolKey, car: VirtualCar) -> None:
     car.locked = False
     await phone.vehicle.door_lock()
     assert car.locked
     assert car.executions["ble:door_lock"] == 1
     car.locked = False
-    await phone.vehicle._sendVehicleSecurity(
-        vcsec.UnsignedMessage(RKEAction=vcsec.RKEAction_E.RKE_ACTION_AUTO_SECURE_VEHICLE)
-    )
+    key.vcsec(vcsec.UnsignedMessage(RKEAction=vcsec.RKEAction_E.RKE_ACTION_AUTO_SECURE_VEHICLE))
     assert car.locked
 
 
@@ -743,22 +771,18 @@ async def test_charge_port_close_refused_while_cable_connected(
     assert not car.charge_port_door_open
 
 
-async def test_rke_open_trunk_only_opens(phone: Phone, car: VirtualCar) -> None:
+async def test_rke_open_trunk_only_opens(key: ProtocolKey, car: VirtualCar) -> None:
     for _ in range(2):
-        await phone.vehicle._sendVehicleSecurity(
-            vcsec.UnsignedMessage(RKEAction=vcsec.RKEAction_E.RKE_ACTION_OPEN_TRUNK)
-        )
+        key.vcsec(vcsec.UnsignedMessage(RKEAction=vcsec.RKEAction_E.RKE_ACTION_OPEN_TRUNK))
     assert car.trunk_open
     assert car.executions["ble:actuate_trunk"] == 1
 
 
-async def test_closing_the_frunk_is_refused(phone: Phone, car: VirtualCar) -> None:
+async def test_closing_the_frunk_is_refused(key: ProtocolKey, car: VirtualCar) -> None:
     car.frunk_open = True
     move = vcsec.ClosureMoveRequest(frontTrunk=vcsec.ClosureMoveType_E.CLOSURE_MOVE_TYPE_CLOSE)
-    result = await phone.vehicle._sendVehicleSecurity(
-        vcsec.UnsignedMessage(closureMoveRequest=move)
-    )
-    assert result["response"]["result"] is False
+    answer = key.vcsec(vcsec.UnsignedMessage(closureMoveRequest=move))
+    assert answer.nominalError.genericError == GenericError_E.GENERICERROR_UNKNOWN
     assert car.frunk_open
 
 
@@ -887,11 +911,12 @@ async def test_infotainment_commands_change_the_car(
     ],
 )
 async def test_infotainment_charge_port_actions(
-    phone: Phone, car: VirtualCar, message: cs.VehicleAction, field: str
+    key: ProtocolKey, car: VirtualCar, message: cs.VehicleAction, field: str
 ) -> None:
     car.cable_connected = False
     car.charge_port_door_open = field == "charge_port_door_close"
-    await phone.vehicle._sendInfotainment(cs.Action(vehicleAction=message))
+    answer = key.infotainment(cs.Action(vehicleAction=message))
+    assert answer.actionStatus.result == cs.OperationStatus_E.OPERATIONSTATUS_OK
     assert car.charge_port_door_open is (field == "charge_port_door_open")
     assert car.executions[f"ble:{field}"] == 1
 
@@ -1041,11 +1066,11 @@ async def test_reboot_new_epoch_resyncs_the_library(
 
 
 async def test_library_recovers_from_a_counter_behind_the_car(
-    phone: Phone, car: VirtualCar
+    phone: Phone, ble: BleCar, car: VirtualCar
 ) -> None:
     await phone.vehicle.door_unlock()
     await phone.vehicle.door_lock()
-    phone.vehicle._sessions[VCSEC].counter = 1
+    ble.skew_counters(5)
 
     await phone.vehicle.door_unlock()
 

@@ -23,6 +23,7 @@ from simulator import ble_crypto as crypto
 from simulator.ble_car import BleCar
 from simulator.clock import FakeClock
 from simulator.vehicle import VirtualCar
+from tests.simulator.frames import frame, parse_frames
 
 VECTORS: dict[str, dict[str, Any]] = {
     vector["id"]: vector
@@ -38,26 +39,12 @@ def h(value: str) -> bytes:
     return bytes.fromhex(value)
 
 
-def frame(message: bytes) -> bytes:
-    return len(message).to_bytes(2, "big") + message
-
-
-def replies(chunks: list[bytes]) -> list[RoutableMessage]:
-    data = b"".join(chunks)
-    out = []
-    while data:
-        length = int.from_bytes(data[:2], "big")
-        out.append(RoutableMessage.FromString(data[2 : 2 + length]))
-        data = data[2 + length :]
-    return out
-
-
 def exchange(ble: BleCar, message: bytes) -> list[RoutableMessage]:
     chunks: list[bytes] = []
     link = ble.connect(chunks.append, mtu=185)
     link.write(frame(message))
     link.close()
-    return replies(chunks)
+    return parse_frames(chunks)
 
 
 def vector_car(
@@ -87,7 +74,7 @@ def spec_car(clock: FakeClock) -> tuple[VirtualCar, BleCar]:
     )
     client = h(keys["client_public_uncompressed"])
     ble.add_known_key(client)
-    ble._session(INFOTAINMENT, client).counter = handshake["session_info_decoded"]["counter"]
+    ble.resume_session(INFOTAINMENT, client, handshake["session_info_decoded"]["counter"])
     clock.advance(handshake["session_info_decoded"]["clock_time"])
     return car, ble
 
@@ -301,7 +288,7 @@ def test_car_verifies_go_known_answer(clock: FakeClock) -> None:
     )
     signer = h(vector["signer_public_uncompressed"])
     assert ble.public_key == h(vector["derived_verifier_public"])
-    assert crypto.shared_key(ble._private_key, signer) == h(vector["derived_shared_key_K"])
+    assert ble.shared_key(signer) == h(vector["derived_shared_key_K"])
     ble.add_known_key(signer)
     request = RoutableMessage.FromString(h(vector["encoded_routable_message"]))
     data = request.signature_data.AES_GCM_Personalized_data
@@ -456,7 +443,7 @@ def test_car_answers_unsigned_whitelist_info_request() -> None:
     for start in range(0, len(frame_bytes), 20):
         link.write(frame_bytes[start : start + 20])
 
-    (reply,) = replies(chunks)
+    (reply,) = parse_frames(chunks)
 
     assert reply.to_destination.routing_address == h(
         vector["decoded"]["from_destination.routing_address"]

@@ -546,6 +546,15 @@ async def test_vehicle_offline_fault_is_408_on_signed_command(enrolled: CloudCli
     assert status == 408
 
 
+async def unlock_with_fault(
+    enrolled: CloudClient, fleet_api: FleetApiSimulator, kind: FaultKind, ran: float
+) -> tuple[int, Any]:
+    """A signed unlock after a handshake, under `kind` (`ran`: the share that reached the car)."""
+    await enrolled.handshake(VCSEC)
+    fleet_api.set_fault(kind, ran=ran)
+    return await enrolled.post(enrolled.sign(VCSEC, unlock()).message)
+
+
 @pytest.mark.parametrize(("ran", "locked"), [(0.0, True), (1.0, False)])
 async def test_car_unreachable_is_503_on_signed_command_only_and_free(
     enrolled: CloudClient,
@@ -554,9 +563,7 @@ async def test_car_unreachable_is_503_on_signed_command_only_and_free(
     ran: float,
     locked: bool,
 ) -> None:
-    await enrolled.handshake(VCSEC)
-    fleet_api.set_fault(FaultKind.CAR_UNREACHABLE, ran=ran)
-    status, body = await enrolled.post(enrolled.sign(VCSEC, unlock()).message)
+    status, body = await unlock_with_fault(enrolled, fleet_api, FaultKind.CAR_UNREACHABLE, ran)
     assert status == 503
     assert body == {"response": None, "error": "vehicle is not available", "error_description": ""}
     assert car.locked is locked
@@ -577,9 +584,7 @@ async def test_car_error_is_540_where_the_car_answers_and_free(
     ran: float,
     locked: bool,
 ) -> None:
-    await enrolled.handshake(VCSEC)
-    fleet_api.set_fault(FaultKind.CAR_ERROR, ran=ran)
-    status, body = await enrolled.post(enrolled.sign(VCSEC, unlock()).message)
+    status, body = await unlock_with_fault(enrolled, fleet_api, FaultKind.CAR_ERROR, ran)
     assert status == 540
     assert body["response"] is None
     assert car.locked is locked

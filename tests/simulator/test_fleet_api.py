@@ -46,6 +46,12 @@ async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]
         yield session
 
 
+@pytest.fixture
+def vehicle(session: aiohttp.ClientSession, fleet_api: FleetApiSimulator) -> VehicleFleet:
+    """tesla-fleet-api's client for the simulated account's car."""
+    return fleet(session, fleet_api)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -380,9 +386,8 @@ async def test_vehicle_data_has_the_documented_shape(
 
 
 async def test_location_only_when_asked_for(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator
+    vehicle: VehicleFleet, fleet_api: FleetApiSimulator
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     default = (await vehicle.vehicle_data())["response"]
     assert "gui_settings" in default
     assert "latitude" not in default["drive_state"]
@@ -477,9 +482,8 @@ async def test_wake_up_takes_the_cars_wake_duration(
 
 @pytest.mark.usefixtures("plain_rest")
 async def test_unlock_and_lock_change_vehicle_data(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
+    vehicle: VehicleFleet, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     assert await vehicle.door_unlock() == {"response": {"result": True, "reason": ""}}
     assert (await vehicle.vehicle_data(["vehicle_state"]))["response"]["vehicle_state"][
         "locked"
@@ -494,9 +498,8 @@ async def test_unlock_and_lock_change_vehicle_data(
 
 @pytest.mark.usefixtures("plain_rest")
 async def test_commands_with_documented_bodies(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
+    vehicle: VehicleFleet, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     await vehicle.set_temps(driver_temp=23.5, passenger_temp=22.0)
     await vehicle.set_charge_limit(percent=90)
     await vehicle.set_charging_amps(charging_amps=11)
@@ -525,9 +528,8 @@ async def test_commands_with_documented_bodies(
 
 @pytest.mark.usefixtures("plain_rest")
 async def test_command_the_car_refuses_reports_its_reason(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
+    vehicle: VehicleFleet, fleet_api: FleetApiSimulator, car: VirtualCar
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     assert await vehicle.charge_stop() == {"response": {"result": False, "reason": "not_charging"}}
     result = await vehicle.set_charge_limit(percent=20)
     assert result["response"] == {"result": False, "reason": "percent out of range"}
@@ -535,9 +537,11 @@ async def test_command_the_car_refuses_reports_its_reason(
 
 
 async def test_unknown_command_and_bad_body_are_400(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar
+    session: aiohttp.ClientSession,
+    vehicle: VehicleFleet,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     with pytest.raises(InvalidCommand):
         await vehicle.media_next_track()
     status, body = await post(
@@ -556,9 +560,8 @@ async def test_unknown_command_and_bad_body_are_400(
 
 @pytest.mark.usefixtures("plain_rest")
 async def test_billing_counts_at_tesla_prices(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator
+    session: aiohttp.ClientSession, vehicle: VehicleFleet, fleet_api: FleetApiSimulator
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     for _ in range(5):
         await vehicle.vehicle_data()
     await vehicle.door_lock()
@@ -699,9 +702,12 @@ async def test_commands_only_outage(
 
 @pytest.mark.usefixtures("plain_rest")
 async def test_stale_data_freezes_values_and_timestamps(
-    session: aiohttp.ClientSession, fleet_api: FleetApiSimulator, car: VirtualCar, clock: FakeClock
+    session: aiohttp.ClientSession,
+    vehicle: VehicleFleet,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    clock: FakeClock,
 ) -> None:
-    vehicle = fleet(session, fleet_api)
     before = (await vehicle.vehicle_data(ALL_ENDPOINTS.split(";")))["response"]
     fleet_api.set_fault(FaultKind.STALE_DATA)
     clock.advance(120)

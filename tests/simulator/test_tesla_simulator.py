@@ -20,6 +20,7 @@ from homeassistant.config_entries import (
     SOURCE_BLUETOOTH,
     SOURCE_IMPORT,
     SOURCE_REAUTH,
+    ConfigEntry,
     ConfigEntryState,
     ConfigSubentryData,
 )
@@ -372,10 +373,7 @@ async def test_adds_a_loading_tesla_resilient_entry_for_the_simulated_account(
     enable_bluetooth: None,
     tesla_simulator_integration: None,
 ) -> None:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
-    await hass.async_block_till_done()
-
-    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    simulator_entry = await set_up_simulator(hass)
     fleet_api = simulator_entry.runtime_data.fleet_api
     (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
     assert entry.data[CONF_URL] == fleet_api.base_url
@@ -435,6 +433,25 @@ async def test_adds_nothing_next_to_another_account(hass: HomeAssistant, hub: Si
     await async_ensure_tesla_resilient_entry(hass, hub)
 
     assert len(hass.config_entries.async_entries(TESLA_RESILIENT)) == 1
+
+
+async def set_up_simulator(hass: HomeAssistant) -> ConfigEntry:
+    """Set up the simulator from YAML, as the demo does; its config entry."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
+    await hass.async_block_till_done()
+    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
+    return simulator_entry
+
+
+@pytest.fixture
+async def simulator_entry(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    ha_bluetooth: None,
+    tesla_simulator_integration: None,
+) -> ConfigEntry:
+    """The simulator set up as the demo sets it up, with Home Assistant's Bluetooth."""
+    return await set_up_simulator(hass)
 
 
 def radio_of(hub: SimulatorHub) -> CarRadio:
@@ -503,14 +520,8 @@ async def test_the_car_keeps_its_bluetooth_key_across_restarts(hub: SimulatorHub
 
 async def test_the_demo_account_gets_a_bluetooth_key_paired_with_the_car(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
-    await hass.async_block_till_done()
-
-    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
     radio = radio_of(simulator_entry.runtime_data)
     (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
     (subentry,) = entry.subentries.values()
@@ -597,14 +608,9 @@ async def test_the_demo_key_is_added_to_an_account_from_an_earlier_run(
 
 async def test_a_new_key_pairs_through_add_bluetooth_key_and_the_key_card_button(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
     ble_no_backoff: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
-    await hass.async_block_till_done()
-    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
     radio = radio_of(simulator_entry.runtime_data)
     (entry,) = hass.config_entries.async_entries(TESLA_RESILIENT)
     (demo_key,) = entry.subentries.values()
@@ -696,14 +702,9 @@ async def test_a_second_car_without_an_account_has_its_own_device_key_card_and_r
 
 async def test_the_nearby_car_is_discovered_paired_with_its_key_card_and_locked_over_bluetooth(
     hass: HomeAssistant,
-    socket_enabled: None,
-    ha_bluetooth: None,
     ble_no_backoff: None,
-    tesla_simulator_integration: None,
+    simulator_entry: ConfigEntry,
 ) -> None:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {CONF_PORT: 0}})
-    await hass.async_block_till_done()
-    (simulator_entry,) = hass.config_entries.async_entries(DOMAIN)
     nearby, radio = nearby_of(simulator_entry.runtime_data)
 
     (flow,) = discovered_flows(hass)

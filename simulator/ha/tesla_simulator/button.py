@@ -6,11 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import SimulatorConfigEntry
-from .entity import SimulatorEntity
+from .entity import SimulatorEntity, simulator_platform
 from .hub import SimulatorHub
 
 PARALLEL_UPDATES = 0
@@ -40,25 +37,6 @@ NEARBY_CAR_BUTTONS: tuple[SimulatorButtonDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SimulatorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the simulator's buttons and the nearby car's."""
-    hub = entry.runtime_data
-    async_add_entities(
-        [
-            *(SimulatorButton(hub, entry.entry_id, description) for description in BUTTONS),
-            *(
-                SimulatorButton(hub, entry.entry_id, description, nearby_car=True)
-                for description in NEARBY_CAR_BUTTONS
-                if hub.nearby is not None
-            ),
-        ]
-    )
-
-
 class SimulatorButton(SimulatorEntity, ButtonEntity):
     """A button that acts on the simulated world."""
 
@@ -67,3 +45,6 @@ class SimulatorButton(SimulatorEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Press the button."""
         self.entity_description.press_fn(self.hub)
+
+
+async_setup_entry = simulator_platform(SimulatorButton, BUTTONS, NEARBY_CAR_BUTTONS)

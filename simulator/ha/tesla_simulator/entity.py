@@ -78,18 +78,29 @@ class SimulatorEntity(Entity):
 
 
 def simulator_platform[DescriptionT: EntityDescription](
-    entity: Callable[[SimulatorHub, str, DescriptionT], Entity],
+    entity: Callable[..., Entity],
     descriptions: Iterable[DescriptionT],
+    nearby_car: Iterable[DescriptionT] = (),
 ) -> PlatformSetup:
-    """Return a platform's `async_setup_entry`: one `entity` per description."""
+    """Return a platform's `async_setup_entry`: one `entity` per description.
+
+    The `nearby_car` descriptions go on the nearby car's device, when the simulator has one.
+    """
 
     async def async_setup_entry(
         hass: HomeAssistant,
         entry: SimulatorConfigEntry,
         async_add_entities: AddConfigEntryEntitiesCallback,
     ) -> None:
+        hub = entry.runtime_data
         async_add_entities(
-            entity(entry.runtime_data, entry.entry_id, description) for description in descriptions
+            [
+                *(entity(hub, entry.entry_id, description) for description in descriptions),
+                *(
+                    entity(hub, entry.entry_id, description, nearby_car=True)
+                    for description in (nearby_car if hub.nearby is not None else ())
+                ),
+            ]
         )
 
     return async_setup_entry

@@ -7,11 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import SimulatorConfigEntry
-from .entity import SimulatorEntity
+from .entity import SimulatorEntity, simulator_platform
 from .hub import SimulatorHub
 
 PARALLEL_UPDATES = 0
@@ -56,25 +53,6 @@ NEARBY_CAR_SWITCHES: tuple[SimulatorSwitchDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: SimulatorConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add the simulator's switches and the nearby car's."""
-    hub = entry.runtime_data
-    async_add_entities(
-        [
-            *(SimulatorSwitch(hub, entry.entry_id, description) for description in SWITCHES),
-            *(
-                SimulatorSwitch(hub, entry.entry_id, description, nearby_car=True)
-                for description in NEARBY_CAR_SWITCHES
-                if hub.nearby is not None
-            ),
-        ]
-    )
-
-
 class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     """A switch that changes the simulated world."""
 
@@ -92,3 +70,6 @@ class SimulatorSwitch(SimulatorEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the switch off."""
         self.entity_description.set_fn(self.hub, False)
+
+
+async_setup_entry = simulator_platform(SimulatorSwitch, SWITCHES, NEARBY_CAR_SWITCHES)
