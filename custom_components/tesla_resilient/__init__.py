@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
+import aiohttp
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import (
     CONF_ACCESS_TOKEN,
@@ -43,14 +44,20 @@ from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_APPLICATION_DOMAIN,
     CONF_AUTH_IMPLEMENTATION,
+    CONF_CA_CERT,
     CONF_CAR_PUBLIC_KEY,
+    CONF_CLIENT_ID,
     CONF_COMMAND_SIGNING,
     CONF_PRIVATE_KEY,
+    CONF_REFRESH_TOKEN,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
+    CONF_TESLA_SERVER,
+    CONF_TOKEN_EXPIRES_AT,
     CONF_VEHICLES,
     CONF_VIN,
     DOMAIN,
+    FLEET_API_SERVERS,
     LOGGER,
     SCOPE_LOCATION,
     SIGNAL_VEHICLE_ADDED,
@@ -59,9 +66,11 @@ from .const import (
 )
 from .health import AccountHealth, Capability, Outcome
 from .models import CloudAccount, TeslaResilientConfigEntry, TeslaResilientData
+from .providers import Provider, provider_of
+from .proxy_link import CertificateUnreadable, async_proxy_session
 from .router import RoutePreference
 from .services import async_setup_services
-from .tokens import OAuthToken, StaticToken, TokenSource
+from .tokens import OAuthToken, RefreshingToken, StaticToken, TokenSource
 from .tokens import token_scopes as jwt_scopes
 from .vehicle import VehicleRuntime
 
@@ -97,8 +106,25 @@ def _granted_scopes(token: dict[str, Any]) -> frozenset[str] | None:
 
 
 async def _async_tokens(
-    hass: HomeAssistant, entry: TeslaResilientConfigEntry
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> tuple[TokenSource, frozenset[str] | None]:
+    if CONF_REFRESH_TOKEN in entry.data:
+        current: str | None = entry.data.get(CONF_ACCESS_TOKEN)
+
+        @callback
+        def store(tokens: Mapping[str, Any]) -> None:
+            hass.config_entries.async_update_entry(entry, data={**entry.data, **tokens})
+
+        refreshing = RefreshingToken(
+            cloud_session(hass),
+            entry.data[CONF_CLIENT_ID],
+            entry.data[CONF_REFRESH_TOKEN],
+            store=store,
+            access_token=current,
+            expires_at=float(entry.data.get(CONF_TOKEN_EXPIRES_AT, 0.0)),
+            wall=clock.wall,
+        )
+        return refreshing, None if current is None else jwt_scopes(current)
     if CONF_AUTH_IMPLEMENTATION not in entry.data:
         access_token: str = entry.data[CONF_ACCESS_TOKEN]
         return StaticToken(access_token), jwt_scopes(access_token)
@@ -254,6 +280,7 @@ def _add_vehicle(
         skip_cloud_data_in_range=entry.options.get(CONF_SKIP_CLOUD_POLL, True),
         application_key=account.application_key,
         application_domain=account.application_domain,
+        provider_signs=account.provider.signs_commands,
     )
     if key is not None:
         _bluetooth(hass, entry, vehicle, key.data, clock)
@@ -307,23 +334,44 @@ async def _async_sync_vehicles(
         async_dispatcher_send(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), vehicle)
 
 
+async def _async_proxy_session(
+    hass: HomeAssistant, entry: TeslaResilientConfigEntry
+) -> aiohttp.ClientSession:
+    """Open the proxy's own TLS session, trusting its CA; it closes when the entry unloads."""
+    try:
+        session = await async_proxy_session(hass, entry.data.get(CONF_CA_CERT, ""))
+    except CertificateUnreadable as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="invalid_certificate"
+        ) from err
+    entry.async_on_unload(session.close)
+    return session
+
+
 async def _async_setup_account(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> TeslaResilientData:
     """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
-    tokens, scopes = await _async_tokens(hass, entry)
+    provider = provider_of(entry.data)
+    tokens, scopes = await _async_tokens(hass, entry, clock)
 
     @callback
     def server_moved(url: str) -> None:
         LOGGER.info("Tesla moved the account to %s; using it from now on", url)
         hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: url})
 
+    session, status_probe = cloud_session(hass), None
+    if provider is Provider.PROXY:
+        session = await _async_proxy_session(hass, entry)
+        tesla = entry.data.get(CONF_TESLA_SERVER) or FLEET_API_SERVERS[0]
+        status_probe = (cloud_session(hass), tesla)
     cloud = CloudLink(
-        cloud_session(hass),
+        session,
         entry.data[CONF_URL],
         tokens,
         monotonic=clock.monotonic,
         on_server_moved=server_moved,
+        status_probe=status_probe,
     )
     repairs.async_scopes_issue(hass, entry.entry_id, entry.title, "", missing=False)
     location = scopes is None or SCOPE_LOCATION in scopes
@@ -338,7 +386,10 @@ async def _async_setup_account(
         vehicles=lambda: vehicles,
     )
     account = CloudAccount(
-        cloud, health, *await _async_application_key(hass, entry, cloud, listed, clock)
+        cloud,
+        health,
+        *await _async_application_key(hass, entry, cloud, listed, clock),
+        provider=provider,
     )
     entry.async_on_unload(cloud.add_outcome_listener(health.async_record))
     for summary in listed:

@@ -109,8 +109,12 @@ class VehicleRuntime:
         skip_cloud_data_in_range: bool = False,
         application_key: ApplicationKey | None = None,
         application_domain: str | None = None,
+        provider_signs: bool = False,
     ) -> None:
         """Set up the vehicle's state and, with an account, its cloud coordinator.
+
+        With `provider_signs` the account's server (Teslemetry, Tessie, a tesla-http-proxy)
+        signs commands itself: they go to it plain, and no key of Home Assistant's is needed.
 
         `cloud_commands_up` tells whether the account's cloud takes commands now; with
         `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
@@ -132,8 +136,10 @@ class VehicleRuntime:
         self.key_subentry_id = key_subentry_id
         self.last_command: LastCommand | None = None
         self.cost = CostMeter()
-        self.signing_required = summary.signing_required
-        """Whether cloud commands must be signed: the account's list said so or Tesla refused."""
+        self.provider_signs = provider_signs
+        self.signing_required = summary.signing_required and not provider_signs
+        """Whether cloud commands must be signed here: the account's list said so or Tesla
+        refused; never when the provider signs them."""
         self._signer: CloudSigner | None = None
         self._application_key = application_key
         self._application_domain = application_domain
@@ -335,8 +341,12 @@ class VehicleRuntime:
         """Send a command signed when the car needs it, plain otherwise.
 
         A plain command the cloud refuses for want of a signature ran nothing: it goes again
-        signed, and from then on every command to this car is signed.
+        signed, and from then on every command to this car is signed. A provider that signs
+        itself gets every command plain; a refusal for want of a signature is its own failure.
         """
+        if self.provider_signs:
+            await self.cloud.command(self.vin, command, **params)
+            return
         if not self.signing_required:
             try:
                 await self.cloud.command(self.vin, command, **params)
