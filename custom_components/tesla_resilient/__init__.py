@@ -363,6 +363,7 @@ async def _async_setup_account(
     session, status_probe = cloud_session(hass), None
     if provider is Provider.PROXY:
         session = await _async_proxy_session(hass, entry)
+    if provider.separate_cloud:
         tesla = entry.data.get(CONF_TESLA_SERVER) or FLEET_API_SERVERS[0]
         status_probe = (cloud_session(hass), tesla)
     cloud = CloudLink(
@@ -384,6 +385,7 @@ async def _async_setup_account(
         AccountHealth(vins=[vehicle.vin for vehicle in listed]),
         clock=clock,
         vehicles=lambda: vehicles,
+        separate_provider=provider.separate_cloud,
     )
     account = CloudAccount(
         cloud,

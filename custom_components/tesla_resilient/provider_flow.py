@@ -142,6 +142,19 @@ async def probe(link: CloudLink, tokens: TokenSource) -> Account:
     return Account(unique_id, names, link.base_url, vins)
 
 
+async def _tesla_server(link: CloudLink) -> str:
+    """Ask the provider which of Tesla's servers holds the account; the first when it cannot say.
+
+    The provider forwards `users/region` to Tesla; the answer is where the health probe asks
+    Tesla's own /status. A provider that names itself, or none, leaves Tesla's first server.
+    """
+    try:
+        found = await link.region_server()
+    except CloudError:
+        found = None
+    return found if found and found != link.base_url else FLEET_API_SERVERS[0]
+
+
 def _stored_vins(entry: ConfigEntry) -> frozenset[str]:
     return frozenset(vehicle[CONF_VIN] for vehicle in entry.data.get(CONF_VEHICLES, ()))
 
@@ -208,7 +221,13 @@ class ProviderFlowMixin(ConfigFlow):
             except FlowError as err:
                 errors[err.field] = err.reason
             else:
-                data = {CONF_PROVIDER: provider, CONF_URL: server, CONF_ACCESS_TOKEN: token}
+                link = CloudLink(cloud_session(self.hass), account.base_url, StaticToken(token))
+                data = {
+                    CONF_PROVIDER: provider,
+                    CONF_URL: account.base_url,
+                    CONF_ACCESS_TOKEN: token,
+                    CONF_TESLA_SERVER: await _tesla_server(link),
+                }
                 return await self.async_finish_account(account, data)
         return self.async_show_form(
             step_id="teslemetry" if provider is Provider.TESLEMETRY else "tessie",
@@ -286,11 +305,7 @@ class ProviderFlowMixin(ConfigFlow):
             except CloudError as err:
                 raise FlowError("tesla_cannot_connect") from err
             account = await self._async_checked_on(session, url, tokens)
-            link = CloudLink(session, account.base_url, tokens)
-            try:
-                tesla = await link.region_server()
-            except CloudError:
-                tesla = None
+            tesla = await _tesla_server(CloudLink(session, account.base_url, tokens))
         finally:
             await session.close()
         data = {
@@ -301,6 +316,6 @@ class ProviderFlowMixin(ConfigFlow):
             CONF_REFRESH_TOKEN: refreshed[CONF_REFRESH_TOKEN],
             CONF_ACCESS_TOKEN: refreshed[CONF_ACCESS_TOKEN],
             CONF_TOKEN_EXPIRES_AT: refreshed[CONF_TOKEN_EXPIRES_AT],
-            CONF_TESLA_SERVER: tesla if tesla and tesla != url else FLEET_API_SERVERS[0],
+            CONF_TESLA_SERVER: tesla,
         }
         return data, account

@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from tesla_fleet_api.exceptions import InternalServerError
@@ -30,7 +31,7 @@ from custom_components.tesla_resilient.health import Outcome
 from custom_components.tesla_resilient.providers import Provider, provider_of
 from custom_components.tesla_resilient.tokens import RefreshingToken
 from simulator.clock import FakeClock
-from simulator.fleet_api import FleetApiSimulator
+from simulator.fleet_api import FaultKind, FleetApiSimulator
 from simulator.providers import (
     PROXY_CAR_ASLEEP,
     ProviderFront,
@@ -119,6 +120,7 @@ async def test_service_signs_commands_itself(
         CONF_PROVIDER: str(front.kind),
         CONF_URL: front.base_url,
         CONF_ACCESS_TOKEN: front.token,
+        CONF_TESLA_SERVER: fleet_api.base_url,
     }
     entry = result["result"]
     await set_up(hass, entry)
@@ -305,6 +307,7 @@ async def test_reconfigure_moves_the_account_to_another_provider(
         CONF_PROVIDER: "teslemetry",
         CONF_URL: front.base_url,
         CONF_ACCESS_TOKEN: front.token,
+        CONF_TESLA_SERVER: fleet_api.base_url,
         CONF_VEHICLES: vehicles,
     }
     assert entry.state is ConfigEntryState.LOADED
@@ -417,3 +420,61 @@ async def test_token_endpoint_unreachable_is_no_auth_failure() -> None:
     assert not isinstance(err.value, CloudAuthError)
     assert err.value.outcome is Outcome.TRANSPORT
     assert not stored
+
+
+def cloud_status(hass: HomeAssistant) -> tuple[str, str | None]:
+    state = hass.states.get("sensor.tesla_cloud_status")
+    assert state is not None
+    return state.state, state.attributes["failing_party"]
+
+
+async def until_party(hass: HomeAssistant, advance: Advance, wanted: str | None) -> str:
+    """Advance in 1 s steps until the cloud status names `wanted`; return the status."""
+    for _ in range(300):
+        status, party = cloud_status(hass)
+        if party == wanted and (wanted is not None or status == "online"):
+            return status
+        await advance(1)
+    raise AssertionError(f"failing party not {wanted}: {cloud_status(hass)}")
+
+
+@pytest.mark.parametrize("front", ["teslemetry", "tessie"], indirect=True)
+@pytest.mark.usefixtures("sim_clock")
+async def test_failing_party_tells_provider_from_tesla(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront, advance: Advance
+) -> None:
+    """The provider down while Tesla's /status answers is the provider; Tesla down is Tesla."""
+    result = await add_service(hass, front)
+    await set_up(hass, result["result"])
+    assert cloud_status(hass) == ("online", None)
+
+    front.down = True
+    assert await until_party(hass, advance, "provider") == "degraded"
+    assert requests_to(fleet_api, "/status") >= 1
+    assert "/status" not in front.requests
+
+    front.down = False
+    await until_party(hass, advance, None)
+
+    fleet_api.set_fault(FaultKind.SERVER_ERROR)
+    assert await until_party(hass, advance, "tesla") in ("degraded", "outage")
+
+
+@pytest.mark.usefixtures("sim_clock")
+async def test_failing_party_of_tesla_itself_and_of_a_car(
+    hass: HomeAssistant,
+    fleet_api: FleetApiSimulator,
+    loaded_entry: MockConfigEntry,
+    car: VirtualCar,
+    advance: Advance,
+) -> None:
+    """Tesla's own entry: an outage is Tesla's; a car that cannot be reached is the car's."""
+    assert cloud_status(hass) == ("online", None)
+    car.sleep_now()
+    fleet_api.set_fault(FaultKind.VEHICLE_OFFLINE)
+    with pytest.raises(HomeAssistantError):
+        await lock_doors(hass)
+    assert cloud_status(hass) == ("online", "car")
+
+    fleet_api.set_fault(FaultKind.SERVER_ERROR)
+    assert await until_party(hass, advance, "tesla") in ("degraded", "outage")
