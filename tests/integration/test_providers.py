@@ -8,13 +8,20 @@ from unittest.mock import patch
 
 import aiohttp
 import pytest
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from tesla_fleet_api.exceptions import InternalServerError
 
 from custom_components.tesla_resilient.cloud_errors import CloudAuthError, CloudError, classify
@@ -40,8 +47,9 @@ from simulator.providers import (
 )
 from simulator.vehicle import VirtualCar
 
-from .common import VIN, Advance, account_entry, lock_doors, requests_to
-from .test_config_flow import suggested
+from .common import VIN, Advance, account_entry, lock_doors, requests_to, tesla_servers_at
+from .test_config_flow import sign_in, suggested
+from .test_signing import bluetooth_key_entry
 
 SIGNING_ISSUE = f"signing_key_missing_{VIN}"
 
@@ -478,3 +486,73 @@ async def test_failing_party_of_tesla_itself_and_of_a_car(
 
     fleet_api.set_fault(FaultKind.SERVER_ERROR)
     assert await until_party(hass, advance, "tesla") in ("degraded", "outage")
+
+
+def device_ids(hass: HomeAssistant, entry_id: str) -> set[str]:
+    return {device.id for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)}
+
+
+@pytest.mark.parametrize("front", ["proxy"], indirect=True)
+@pytest.mark.usefixtures("sim_clock", "tesla_token_url")
+async def test_reconfigure_to_the_proxy_keeps_the_bluetooth_key(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront, car: VirtualCar
+) -> None:
+    """The key subentry and the devices stay; commands then go plain to the proxy."""
+    entry = bluetooth_key_entry(hass, fleet_api)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await set_up(hass, entry)
+    subentries = dict(entry.subentries)
+    devices = {
+        device.id
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    }
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await choose(hass, "proxy", result["flow_id"])
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], proxy_input(front, fleet_api)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PROVIDER] == "proxy"
+    assert entry.subentries == subentries
+    assert {
+        device.id
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    } == devices
+    signed = requests_to(fleet_api, "/signed_command")
+    car.locked = False
+    await lock_doors(hass)
+    assert car.locked
+    assert requests_to(fleet_api, "/signed_command") == signed
+
+
+@pytest.mark.parametrize("front", ["tessie"], indirect=True)
+@pytest.mark.usefixtures("current_request_with_host", "credentials", "sim_clock")
+async def test_reconfigure_from_a_provider_to_signing_in_with_tesla(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    fleet_api: FleetApiSimulator,
+    front: ProviderFront,
+) -> None:
+    result = await add_service(hass, front)
+    entry = result["result"]
+    await set_up(hass, entry)
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    with tesla_servers_at(fleet_api, (fleet_api.base_url,)):
+        result = await choose(hass, "oauth", result["flow_id"])
+        result = await sign_in(hass, hass_client_no_auth, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+    assert entry.data[CONF_PROVIDER] == "tesla"
+    assert entry.data[CONF_URL] == fleet_api.base_url
+    assert CONF_ACCESS_TOKEN not in entry.data
+    assert entry.state is ConfigEntryState.LOADED
