@@ -8,56 +8,42 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Final
 
-import aiohttp
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import (
-    CONF_ACCESS_TOKEN,
     CONF_ADDRESS,
     CONF_MODEL,
     CONF_NAME,
-    CONF_TOKEN,
-    CONF_URL,
     Platform,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.config_entry_oauth2_flow import (
-    OAuth2Session,
-    async_get_config_entry_implementation,
-)
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from . import redaction, repairs
+from .account_link import async_cloud_link
 from .application_key import ApplicationKey
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
-from .cloud import CloudLink, cloud_session
+from .cloud import CloudLink
 from .cloud_data import OFFLINE, VehicleSummary
 from .cloud_errors import CloudAuthError, CloudError
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_APPLICATION_DOMAIN,
-    CONF_AUTH_IMPLEMENTATION,
-    CONF_CA_CERT,
     CONF_CAR_PUBLIC_KEY,
-    CONF_CLIENT_ID,
     CONF_COMMAND_SIGNING,
     CONF_PRIVATE_KEY,
-    CONF_REFRESH_TOKEN,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
-    CONF_TESLA_SERVER,
-    CONF_TOKEN_EXPIRES_AT,
     CONF_VEHICLES,
     CONF_VIN,
     DOMAIN,
-    FLEET_API_SERVERS,
     LOGGER,
     SCOPE_LOCATION,
     SIGNAL_VEHICLE_ADDED,
@@ -66,12 +52,9 @@ from .const import (
 )
 from .health import AccountHealth, Capability, Outcome
 from .models import CloudAccount, TeslaResilientConfigEntry, TeslaResilientData
-from .providers import Provider, provider_of
-from .proxy_link import CertificateUnreadable, async_proxy_session
+from .providers import provider_of
 from .router import RoutePreference
 from .services import async_setup_services
-from .tokens import OAuthToken, RefreshingToken, StaticToken, TokenSource
-from .tokens import token_scopes as jwt_scopes
 from .vehicle import VehicleRuntime
 
 PLATFORMS: list[Platform] = [
@@ -96,46 +79,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     redaction.install()
     async_setup_services(hass)
     return True
-
-
-def _granted_scopes(token: dict[str, Any]) -> frozenset[str] | None:
-    """Scopes of an OAuth token: as the token endpoint listed them, or as the JWT claims."""
-    if isinstance(scope := token.get("scope"), str):
-        return frozenset(scope.split())
-    return jwt_scopes(token[CONF_ACCESS_TOKEN])
-
-
-async def _async_tokens(
-    hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
-) -> tuple[TokenSource, frozenset[str] | None]:
-    if CONF_REFRESH_TOKEN in entry.data:
-        current: str | None = entry.data.get(CONF_ACCESS_TOKEN)
-
-        @callback
-        def store(tokens: Mapping[str, Any]) -> None:
-            hass.config_entries.async_update_entry(entry, data={**entry.data, **tokens})
-
-        refreshing = RefreshingToken(
-            cloud_session(hass),
-            entry.data[CONF_CLIENT_ID],
-            entry.data[CONF_REFRESH_TOKEN],
-            store=store,
-            access_token=current,
-            expires_at=float(entry.data.get(CONF_TOKEN_EXPIRES_AT, 0.0)),
-            wall=clock.wall,
-        )
-        return refreshing, None if current is None else jwt_scopes(current)
-    if CONF_AUTH_IMPLEMENTATION not in entry.data:
-        access_token: str = entry.data[CONF_ACCESS_TOKEN]
-        return StaticToken(access_token), jwt_scopes(access_token)
-    try:
-        implementation = await async_get_config_entry_implementation(hass, entry)
-    except ValueError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="oauth_implementation_unavailable"
-        ) from err
-    session = OAuth2Session(hass, entry, implementation)
-    return OAuthToken(session), _granted_scopes(entry.data[CONF_TOKEN])
 
 
 def _key_subentries(entry: TeslaResilientConfigEntry) -> dict[str, ConfigSubentry]:
@@ -334,46 +277,12 @@ async def _async_sync_vehicles(
         async_dispatcher_send(hass, SIGNAL_VEHICLE_ADDED.format(entry.entry_id), vehicle)
 
 
-async def _async_proxy_session(
-    hass: HomeAssistant, entry: TeslaResilientConfigEntry
-) -> aiohttp.ClientSession:
-    """Open the proxy's own TLS session, trusting its CA; it closes when the entry unloads."""
-    try:
-        session = await async_proxy_session(hass, entry.data.get(CONF_CA_CERT, ""))
-    except CertificateUnreadable as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="invalid_certificate"
-        ) from err
-    entry.async_on_unload(session.close)
-    return session
-
-
 async def _async_setup_account(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> TeslaResilientData:
     """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
     provider = provider_of(entry.data)
-    tokens, scopes = await _async_tokens(hass, entry, clock)
-
-    @callback
-    def server_moved(url: str) -> None:
-        LOGGER.info("Tesla moved the account to %s; using it from now on", url)
-        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: url})
-
-    session, status_probe = cloud_session(hass), None
-    if provider is Provider.PROXY:
-        session = await _async_proxy_session(hass, entry)
-    if provider.separate_cloud:
-        tesla = entry.data.get(CONF_TESLA_SERVER) or FLEET_API_SERVERS[0]
-        status_probe = (cloud_session(hass), tesla)
-    cloud = CloudLink(
-        session,
-        entry.data[CONF_URL],
-        tokens,
-        monotonic=clock.monotonic,
-        on_server_moved=server_moved,
-        status_probe=status_probe,
-    )
+    cloud, scopes = await async_cloud_link(hass, entry, clock, provider)
     repairs.async_scopes_issue(hass, entry.entry_id, entry.title, "", missing=False)
     location = scopes is None or SCOPE_LOCATION in scopes
     listed = await _async_vehicles(hass, entry, cloud)

@@ -130,12 +130,9 @@ coroutine function. The supported range spans both (1.0.17 in Home Assistant 202
 2026.2): this and `_fleet_api` are the one place that knows.
 """
 
-TESLEMETRY_SERVER: Final[str] = str(
-    inspect.signature(Teslemetry.__init__).parameters["server"].default
-).rstrip("/")
-"""Teslemetry's Fleet API server, as tesla-fleet-api's Teslemetry class uses it."""
-TESSIE_SERVER: Final[str] = str(Tessie.server).rstrip("/")
-"""Tessie's Fleet API server, as tesla-fleet-api's Tessie class uses it."""
+TESLEMETRY_SERVER: Final = str(inspect.signature(Teslemetry).parameters["server"].default)
+"""Teslemetry's server as tesla-fleet-api's class uses it; Tessie's below likewise."""
+TESSIE_SERVER: Final = str(Tessie.server)
 
 _LIBRARY_COMMANDS: Final[Mapping[str, str]] = {"unlock_charge_port": "charge_port_door_open"}
 """Commands whose Fleet API endpoint has another name: the charge port door opens to unlock."""
@@ -168,20 +165,16 @@ class CloudLink:
     ) -> None:
         """Talk to `base_url` over Home Assistant's session with tokens from `tokens`.
 
-        `on_server_moved` learns the new server when the cloud sends the account elsewhere (421).
-        `status_probe` is the session and server the free /status probe asks instead of
-        `base_url` (Tesla's own server, for a proxy that answers /status with 403).
+        `on_server_moved` learns the new server when the cloud sends the account elsewhere (421);
+        the /status probe asks `status_probe`'s session and server instead (Tesla's own).
         """
         self._tokens = tokens
         self._monotonic = monotonic
         self._on_server_moved = on_server_moved
         self._listeners: list[OutcomeListener] = []
         self._api = _fleet_api(session, base_url.rstrip("/"), tokens)
-        self._status_api = (
-            self._api
-            if status_probe is None
-            else _fleet_api(status_probe[0], status_probe[1].rstrip("/"), tokens)
-        )
+        probe = status_probe
+        self._status_api = self._api if probe is None else _fleet_api(*probe, tokens)
         self._vehicles: dict[str, Any] = {}
 
     @property

@@ -113,13 +113,10 @@ class VehicleRuntime:
     ) -> None:
         """Set up the vehicle's state and, with an account, its cloud coordinator.
 
-        With `provider_signs` the account's server (Teslemetry, Tessie, a tesla-http-proxy)
-        signs commands itself: they go to it plain, and no key of Home Assistant's is needed.
-
         `cloud_commands_up` tells whether the account's cloud takes commands now; with
         `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
-        `application_key` signs for the cars that have it; `application_domain` is where that
-        key is published.
+        `application_key` signs for the cars that have it, published at `application_domain`;
+        with `provider_signs` the provider signs and commands go to it plain.
         """
         self.hass = hass
         self.entry = entry
@@ -138,8 +135,7 @@ class VehicleRuntime:
         self.cost = CostMeter()
         self.provider_signs = provider_signs
         self.signing_required = summary.signing_required and not provider_signs
-        """Whether cloud commands must be signed here: the account's list said so or Tesla
-        refused; never when the provider signs them."""
+        """Whether commands are signed here: listed so, or Tesla refused; never for a provider."""
         self._signer: CloudSigner | None = None
         self._application_key = application_key
         self._application_domain = application_domain
@@ -341,16 +337,14 @@ class VehicleRuntime:
         """Send a command signed when the car needs it, plain otherwise.
 
         A plain command the cloud refuses for want of a signature ran nothing: it goes again
-        signed, and from then on every command to this car is signed. A provider that signs
-        itself gets every command plain; a refusal for want of a signature is its own failure.
+        signed, and from then on every command to this car is signed (never a provider's).
         """
-        if self.provider_signs:
-            await self.cloud.command(self.vin, command, **params)
-            return
         if not self.signing_required:
             try:
                 await self.cloud.command(self.vin, command, **params)
             except SigningRequired:
+                if self.provider_signs:
+                    raise
                 self.signing_required = True
                 if self.cloud_signer() is None and self._application_key is not None:
                     # Once, as the car turns out to need signing: does it have the app's key?
