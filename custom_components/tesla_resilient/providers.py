@@ -46,20 +46,23 @@ def provider_of(data: Mapping[str, Any]) -> Provider:
 
     Entries made before providers existed: a Tesla sign-in is Tesla's; a token entry is named
     by its server (Teslemetry's and Tessie's fixed hosts, Tesla's regional servers), and any
-    other server is taken to be a self-hosted proxy.
+    other https server is taken to be a self-hosted proxy. A plain http server is not one:
+    vehicle-command's proxy serves TLS only (`cmd/tesla-http-proxy`: ListenAndServeTLS), so
+    it is a Fleet API server Home Assistant signs for, as before providers.
     """
     if stored := data.get(CONF_PROVIDER):
         return Provider(stored)
     if CONF_AUTH_IMPLEMENTATION in data:
         return Provider.TESLA
     try:
-        host = (URL(str(data.get("url") or "")).host or "").lower()
+        url = URL(str(data.get("url") or ""))
+        host, scheme = (url.host or "").lower(), url.scheme
     except (TypeError, ValueError):
-        host = ""
+        host, scheme = "", ""
     if host.endswith(".teslemetry.com") or host == "teslemetry.com":
         return Provider.TESLEMETRY
     if found := _HOSTS.get(host):
         return found
-    if host.endswith(_TESLA_SUFFIXES):
+    if host.endswith(_TESLA_SUFFIXES) or scheme == "http":
         return Provider.TESLA
     return Provider.PROXY

@@ -405,6 +405,7 @@ def test_proxy_500_read_by_its_body(body: dict[str, Any], outcome: Outcome) -> N
         ({"url": "https://api.tessie.com", "access_token": "t"}, "tessie"),
         ({"url": "https://fleet-api.prd.eu.vn.cloud.tesla.com", "access_token": "t"}, "tesla"),
         ({"url": "https://192.168.1.5:4443", "access_token": "t"}, "proxy"),
+        ({"url": "http://127.0.0.1:8080", "access_token": "t"}, "tesla"),
         ({"provider": "tessie", "url": "https://example.com"}, "tessie"),
     ],
 )
