@@ -36,6 +36,7 @@ from custom_components.tesla_resilient.const import (
 )
 from custom_components.tesla_resilient.health import Outcome
 from custom_components.tesla_resilient.providers import Provider, provider_of
+from custom_components.tesla_resilient.proxy_link import async_proxy_session
 from custom_components.tesla_resilient.tokens import RefreshingToken
 from simulator.clock import FakeClock
 from simulator.fleet_api import FaultKind, FleetApiSimulator
@@ -75,6 +76,20 @@ def tesla_token_url(fleet_api: FleetApiSimulator) -> Iterator[None]:
         f"{fleet_api.base_url}/oauth2/v3/token",
     ):
         yield
+
+
+@pytest.fixture
+def proxy_sessions() -> Iterator[list[aiohttp.ClientSession]]:
+    """Every TLS session an entry opens to its proxy, to check that none is left open."""
+    opened: list[aiohttp.ClientSession] = []
+
+    async def recording(hass: HomeAssistant, ca: str) -> aiohttp.ClientSession:
+        session = await async_proxy_session(hass, ca)
+        opened.append(session)
+        return session
+
+    with patch("custom_components.tesla_resilient.account_link.async_proxy_session", recording):
+        yield opened
 
 
 async def choose(hass: HomeAssistant, step: str, flow_id: str | None = None) -> dict[str, Any]:
@@ -202,15 +217,21 @@ async def test_proxy_refreshes_tesla_tokens_and_keeps_the_rotated_one(
 @pytest.mark.parametrize("front", ["proxy"], indirect=True)
 @pytest.mark.usefixtures("sim_clock", "tesla_token_url")
 async def test_proxy_refresh_token_refused_asks_to_sign_in_again(
-    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront
+    hass: HomeAssistant,
+    fleet_api: FleetApiSimulator,
+    front: ProviderFront,
+    proxy_sessions: list[aiohttp.ClientSession],
 ) -> None:
+    """Tesla refusing the refresh token is a sign-in problem; the proxy's session still closes."""
     result = await choose(hass, "proxy")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], proxy_input(front, fleet_api)
     )
     entry = result["result"]
     await set_up(hass, entry)
+    assert [session.closed for session in proxy_sessions] == [False]
     await hass.config_entries.async_unload(entry.entry_id)
+    assert [session.closed for session in proxy_sessions] == [True]
     fleet_api._tokens.revoke_all_access()
     fleet_api._tokens.revoke_all_refresh()
 
@@ -218,6 +239,7 @@ async def test_proxy_refresh_token_refused_asks_to_sign_in_again(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["step_id"] for flow in flows] == ["proxy"]
+    assert [session.closed for session in proxy_sessions] == [True, True]
 
 
 @pytest.mark.parametrize("front", ["proxy"], indirect=True)
