@@ -258,6 +258,8 @@ async def test_proxy_certificate_that_does_not_match(
         assert result["errors"] == {"base": "invalid_certificate"}
         assert suggested(result, CONF_URL) == front.base_url
         assert suggested(result, CONF_CA_CERT) == ca
+        rotated = suggested(result, CONF_REFRESH_TOKEN)
+        assert rotated == fleet_api.refresh_token != given[CONF_REFRESH_TOKEN]
         assert not hass.config_entries.async_entries(DOMAIN)
         hass.config_entries.flow.async_abort(result["flow_id"])
 
@@ -579,3 +581,18 @@ async def test_reconfigure_from_a_provider_to_signing_in_with_tesla(
     assert entry.data[CONF_URL] == fleet_api.base_url
     assert CONF_ACCESS_TOKEN not in entry.data
     assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("front", ["proxy"], indirect=True)
+@pytest.mark.usefixtures("tesla_token_url")
+async def test_proxy_refresh_token_tesla_refuses(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront
+) -> None:
+    result = await choose(hass, "proxy")
+    given = {**proxy_input(front, fleet_api), CONF_REFRESH_TOKEN: "NA_not-a-refresh-token"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], given)
+
+    assert result["errors"] == {"base": "refresh_token_refused"}
+    assert suggested(result, CONF_REFRESH_TOKEN) == given[CONF_REFRESH_TOKEN]
+    assert not front.requests
+    assert not hass.config_entries.async_entries(DOMAIN)
