@@ -238,7 +238,10 @@ class TeslaResilientFlowHandler(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Keep the provider and change its server, or move the account to another provider."""
-        own_server = provider_of(self._get_reconfigure_entry().data) is Provider.TESLA
+        entry = self._get_reconfigure_entry()
+        if CONF_VIN in entry.data:
+            return self.async_abort(reason="bluetooth_only_reconfigure")
+        own_server = provider_of(entry.data) is Provider.TESLA
         return self.async_show_menu(
             step_id="reconfigure",
             menu_options=[

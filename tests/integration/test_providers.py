@@ -596,3 +596,15 @@ async def test_proxy_refresh_token_tesla_refuses(
     assert suggested(result, CONF_REFRESH_TOKEN) == given[CONF_REFRESH_TOKEN]
     assert not front.requests
     assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_a_bluetooth_only_car_has_no_account_to_reconfigure(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=VIN, title="Demo", data={"vin": VIN, "private_key": "x"}
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "bluetooth_only_reconfigure"
+    assert entry.data == {"vin": VIN, "private_key": "x"}
