@@ -43,6 +43,18 @@ PROXY_CAR_ASLEEP: Final = "vehicle unavailable: vehicle is offline or asleep"
 car sleeps (`handleVehicleCommand` writes it as the body's `error`)."""
 
 
+SERVICE_TOKEN_ERRORS: Final = {
+    "teslemetry": ("missing_token", "invalid_token"),
+    "tessie": ("Access token is required", "Invalid access token"),
+}
+"""The 401 `error` of each service for a missing and for a wrong token: the keys of
+tesla-fleet-api's MissingTeslemetryToken, InvalidTeslemetryToken, MissingTessieToken and
+InvalidTessieToken (`exceptions.py`)."""
+PROVIDER_DOWN_PAGE: Final = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+"""What a provider's own outage answers. No source describes one; the harsher answer is a load
+balancer's page that is not JSON, as Tesla's own outages have looked (`fleet_api` HTML_ERROR)."""
+
+
 class ProviderKind(StrEnum):
     """Which provider a front plays."""
 
@@ -192,19 +204,27 @@ class ProviderFront:
             self._files = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """Check the caller's token as the provider does, then answer or forward.
+
+        The proxy takes any bearer token and forwards it to Tesla, and refuses a request
+        without one with 403, `/status` included (`ServeHTTP`, `getAccount`). The services
+        check their own token (401, their error keys) and use the owner's Tesla token they
+        hold; whether they answer `/status` unauthenticated no source says, so they do not.
+        """
         self.requests.append(request.path)
         if self.down:
-            return _error(503, "Service Unavailable")
+            return web.Response(status=503, text=PROVIDER_DOWN_PAGE, content_type="text/html")
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if self.kind is ProviderKind.PROXY:
             if not request.headers.get("Authorization", "").startswith("Bearer "):
                 return _error(403, PROXY_NO_TOKEN)
             tesla_token = bearer
         else:
-            if request.path == "/status":
-                return web.Response(text="ok")
-            if not bearer or not secrets.compare_digest(bearer, self.token):
-                return _error(401, "invalid_token")
+            missing, wrong = SERVICE_TOKEN_ERRORS[self.kind]
+            if not bearer:
+                return _error(401, missing)
+            if not secrets.compare_digest(bearer, self.token):
+                return _error(401, wrong)
             tesla_token = self.tesla.access_token
         parts = request.path.strip("/").split("/")
         if len(parts) == 6 and parts[:3] == ["api", "1", "vehicles"] and parts[4] == "command":
@@ -214,7 +234,12 @@ class ProviderFront:
     async def _forward(
         self, request: web.Request, tesla_token: str, *, method: str | None = None, path: str = ""
     ) -> web.Response:
-        """Ask Tesla's side as the provider does, with Tesla's token, and relay its answer."""
+        """Ask Tesla's side as the provider does, with Tesla's token, and relay its answer.
+
+        The proxy forwards every other request as it came (`forwardRequest`); core's teslemetry
+        and tessie integrations read Tesla's own answers through the services. Tesla not
+        answering is the proxy's 502 (`forwardRequest` writes StatusBadGateway).
+        """
         assert self._client is not None
         url = f"{self.tesla.base_url}{path or request.path_qs}"
         body = b"" if method else await request.read()

@@ -74,11 +74,16 @@ async def test_service_token_and_its_own_outage(
     async with aiohttp.ClientSession() as session:
         async with session.get(products, headers={"Authorization": "Bearer x"}) as answer:
             assert answer.status == 401
+            assert (await answer.json())["error"] == "invalid_token"
+        async with session.get(f"{teslemetry.base_url}/status") as answer:
+            assert answer.status == 401
+            assert (await answer.json())["error"] == "missing_token"
         headers = {"Authorization": f"Bearer {teslemetry.token}"}
         async with session.get(products, headers=headers) as answer:
             assert answer.status == 200
         teslemetry.down = True
         async with session.get(products, headers=headers) as answer:
             assert answer.status == 503
+            assert answer.content_type == "text/html"
         async with session.get(f"{fleet_api.base_url}/status") as answer:
             assert await answer.text() == "ok"
