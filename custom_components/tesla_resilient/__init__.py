@@ -227,8 +227,10 @@ def _add_vehicle(
     )
     if key is not None:
         _bluetooth(hass, entry, vehicle, key.data, clock)
-    if vehicle.signing_required:
-        vehicle.async_signing_issue(missing=vehicle.cloud_signer() is None)
+    if summary.signing_required:
+        # A provider that signs clears the issue an entry may have had before it moved there.
+        missing = vehicle.signing_required and vehicle.cloud_signer() is None
+        vehicle.async_signing_issue(missing=missing)
     return vehicle
 
 

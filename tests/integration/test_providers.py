@@ -320,6 +320,7 @@ async def test_reconfigure_moves_the_account_to_another_provider(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await set_up(hass, entry)
     unique_id, vehicles = entry.unique_id, entry.data[CONF_VEHICLES]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is not None
 
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.MENU
@@ -343,6 +344,7 @@ async def test_reconfigure_moves_the_account_to_another_provider(
         CONF_VEHICLES: vehicles,
     }
     assert entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is None
 
 
 async def test_other_account_cannot_take_over_an_entry(
