@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 from unittest.mock import patch
@@ -34,6 +35,7 @@ from custom_components.tesla_resilient.const import (
     CONF_VEHICLES,
     DOMAIN,
 )
+from custom_components.tesla_resilient.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesla_resilient.health import Outcome
 from custom_components.tesla_resilient.providers import Provider, provider_of
 from custom_components.tesla_resilient.proxy_link import async_proxy_session
@@ -610,3 +612,22 @@ async def test_a_bluetooth_only_car_has_no_account_to_reconfigure(hass: HomeAssi
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "bluetooth_only_reconfigure"
     assert entry.data == {"vin": VIN, "private_key": "x"}
+
+
+@pytest.mark.parametrize("front", ["proxy"], indirect=True)
+@pytest.mark.usefixtures("sim_clock", "tesla_token_url")
+async def test_proxy_diagnostics_name_the_provider_and_hold_no_token(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront
+) -> None:
+    result = await choose(hass, "proxy")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], proxy_input(front, fleet_api)
+    )
+    entry = result["result"]
+    await set_up(hass, entry)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    text = json.dumps(diagnostics)
+
+    assert diagnostics["cloud"]["provider"] == "proxy"
+    assert entry.data[CONF_REFRESH_TOKEN] not in text
+    assert entry.data[CONF_ACCESS_TOKEN] not in text
