@@ -197,6 +197,9 @@ class ProviderFlowMixin(ConfigFlow):
             return self.async_update_reload_and_abort(entry, data={**kept, **data})
         await self.async_set_unique_id(account.unique_id)
         self._abort_if_unique_id_configured()
+        if any(account.vins & _stored_vins(other) for other in self._async_current_entries()):
+            # Another way in names the account differently (a JWT subject, a user id).
+            return self.async_abort(reason="already_configured")
         return self.async_create_entry(title=account.title, data=data)
 
     async def async_step_teslemetry(

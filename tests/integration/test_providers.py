@@ -631,3 +631,15 @@ async def test_proxy_diagnostics_name_the_provider_and_hold_no_token(
     assert diagnostics["cloud"]["provider"] == "proxy"
     assert entry.data[CONF_REFRESH_TOKEN] not in text
     assert entry.data[CONF_ACCESS_TOKEN] not in text
+
+
+@pytest.mark.parametrize("front", ["teslemetry"], indirect=True)
+async def test_an_account_already_added_another_way_is_not_added_twice(
+    hass: HomeAssistant, front: ProviderFront, loaded_entry: MockConfigEntry
+) -> None:
+    """Teslemetry names the account by its user id, Tesla's token by its subject: the cars tell."""
+    result = await add_service(hass, front)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert hass.config_entries.async_entries(DOMAIN) == [loaded_entry]
