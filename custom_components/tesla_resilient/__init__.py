@@ -10,39 +10,32 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import (
-    CONF_ACCESS_TOKEN,
     CONF_ADDRESS,
     CONF_MODEL,
     CONF_NAME,
-    CONF_TOKEN,
-    CONF_URL,
     Platform,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.config_entry_oauth2_flow import (
-    OAuth2Session,
-    async_get_config_entry_implementation,
-)
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from . import redaction, repairs
+from .account_link import async_cloud_link
 from .application_key import ApplicationKey
 from .ble import BluetoothLink
 from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
-from .cloud import CloudLink, cloud_session
+from .cloud import CloudLink
 from .cloud_data import OFFLINE, VehicleSummary
 from .cloud_errors import CloudAuthError, CloudError, MissingScopes
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_APPLICATION_DOMAIN,
-    CONF_AUTH_IMPLEMENTATION,
     CONF_CAR_PUBLIC_KEY,
     CONF_COMMAND_SIGNING,
     CONF_PRIVATE_KEY,
@@ -60,10 +53,9 @@ from .const import (
 )
 from .health import AccountHealth, Capability, Outcome
 from .models import CloudAccount, TeslaResilientConfigEntry, TeslaResilientData
+from .providers import provider_of
 from .router import RoutePreference
 from .services import async_setup_services
-from .tokens import OAuthToken, StaticToken, TokenSource
-from .tokens import token_scopes as jwt_scopes
 from .vehicle import VehicleRuntime
 
 PLATFORMS: list[Platform] = [
@@ -88,29 +80,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     redaction.install()
     async_setup_services(hass)
     return True
-
-
-def _granted_scopes(token: dict[str, Any]) -> frozenset[str] | None:
-    """Scopes of an OAuth token: as the token endpoint listed them, or as the JWT claims."""
-    if isinstance(scope := token.get("scope"), str):
-        return frozenset(scope.split())
-    return jwt_scopes(token[CONF_ACCESS_TOKEN])
-
-
-async def _async_tokens(
-    hass: HomeAssistant, entry: TeslaResilientConfigEntry
-) -> tuple[TokenSource, frozenset[str] | None]:
-    if CONF_AUTH_IMPLEMENTATION not in entry.data:
-        access_token: str = entry.data[CONF_ACCESS_TOKEN]
-        return StaticToken(access_token), jwt_scopes(access_token)
-    try:
-        implementation = await async_get_config_entry_implementation(hass, entry)
-    except ValueError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="oauth_implementation_unavailable"
-        ) from err
-    session = OAuth2Session(hass, entry, implementation)
-    return OAuthToken(session), _granted_scopes(entry.data[CONF_TOKEN])
 
 
 def _key_subentries(entry: TeslaResilientConfigEntry) -> dict[str, ConfigSubentry]:
@@ -262,11 +231,14 @@ def _add_vehicle(
         skip_cloud_data_in_range=entry.options.get(CONF_SKIP_CLOUD_POLL, True),
         application_key=account.application_key,
         application_domain=account.application_domain,
+        provider_signs=account.provider.signs_commands,
     )
     if key is not None:
         _bluetooth(hass, entry, vehicle, key.data, clock)
-    if vehicle.signing_required:
-        vehicle.async_signing_issue(missing=vehicle.cloud_signer() is None)
+    if summary.signing_required:
+        # A provider that signs clears the issue an entry may have had before it moved there.
+        missing = vehicle.signing_required and vehicle.cloud_signer() is None
+        vehicle.async_signing_issue(missing=missing)
     return vehicle
 
 
@@ -319,20 +291,8 @@ async def _async_setup_account(
     hass: HomeAssistant, entry: TeslaResilientConfigEntry, clock: Clock
 ) -> TeslaResilientData:
     """Connect to the account's cloud and its vehicles, over Bluetooth too where a key exists."""
-    tokens, scopes = await _async_tokens(hass, entry)
-
-    @callback
-    def server_moved(url: str) -> None:
-        LOGGER.info("Tesla moved the account to %s; using it from now on", url)
-        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: url})
-
-    cloud = CloudLink(
-        cloud_session(hass),
-        entry.data[CONF_URL],
-        tokens,
-        monotonic=clock.monotonic,
-        on_server_moved=server_moved,
-    )
+    provider = provider_of(entry.data)
+    cloud, scopes = await async_cloud_link(hass, entry, clock, provider)
     repairs.async_scopes_issue(hass, entry.entry_id, entry.title, SCOPE_DATA, missing=False)
     location = scopes is None or SCOPE_LOCATION in scopes
     listed = await _async_vehicles(hass, entry, cloud)
@@ -344,9 +304,13 @@ async def _async_setup_account(
         AccountHealth(vins=[vehicle.vin for vehicle in listed]),
         clock=clock,
         vehicles=lambda: vehicles,
+        separate_provider=provider.separate_cloud,
     )
     account = CloudAccount(
-        cloud, health, *await _async_application_key(hass, entry, cloud, listed, clock)
+        cloud,
+        health,
+        *await _async_application_key(hass, entry, cloud, listed, clock),
+        provider=provider,
     )
     entry.async_on_unload(cloud.add_outcome_listener(health.async_record))
     for summary in listed:

@@ -18,7 +18,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.singleton import singleton
 from homeassistant.util.hass_dict import HassKey
-from tesla_fleet_api import TeslaFleetApi
+from tesla_fleet_api import TeslaFleetApi, Teslemetry, Tessie
 from tesla_fleet_api.exceptions import TeslaFleetError
 
 from .cloud_data import (
@@ -130,6 +130,10 @@ coroutine function. The supported range spans both (1.0.17 in Home Assistant 202
 2026.2): this and `_fleet_api` are the one place that knows.
 """
 
+TESLEMETRY_SERVER: Final = str(inspect.signature(Teslemetry).parameters["server"].default)
+"""Teslemetry's server as tesla-fleet-api's class uses it; Tessie's below likewise."""
+TESSIE_SERVER: Final = str(Tessie.server)
+
 _LIBRARY_COMMANDS: Final[Mapping[str, str]] = {"unlock_charge_port": "charge_port_door_open"}
 """Commands whose Fleet API endpoint has another name: the charge port door opens to unlock."""
 
@@ -157,16 +161,20 @@ class CloudLink:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         on_server_moved: ServerListener | None = None,
+        status_probe: tuple[aiohttp.ClientSession, str] | None = None,
     ) -> None:
         """Talk to `base_url` over Home Assistant's session with tokens from `tokens`.
 
-        `on_server_moved` learns the new server when the cloud sends the account elsewhere (421).
+        `on_server_moved` learns the new server when the cloud sends the account elsewhere (421);
+        the /status probe asks `status_probe`'s session and server instead (Tesla's own).
         """
         self._tokens = tokens
         self._monotonic = monotonic
         self._on_server_moved = on_server_moved
         self._listeners: list[OutcomeListener] = []
         self._api = _fleet_api(session, base_url.rstrip("/"), tokens)
+        probe = status_probe
+        self._status_api = self._api if probe is None else _fleet_api(*probe, tokens)
         self._vehicles: dict[str, Any] = {}
 
     @property
@@ -237,9 +245,14 @@ class CloudLink:
         return True
 
     async def _refreshed(self) -> bool:
+        """Replace a refused token; a refresh that failed for want of an answer raises that.
+
+        Only a refusal of the refresh itself means signing in again: a token endpoint that is
+        down or unreachable is an outage, not an authentication failure.
+        """
         try:
             return await self._tokens.force_refresh()
-        except CloudError:
+        except CloudAuthError:
             return False
 
     async def _attempt[T](self, call: Callable[[], Awaitable[T]], budget: float | None) -> T:
@@ -282,7 +295,7 @@ class CloudLink:
         """Probe the free, unauthenticated /status endpoint; raises CloudError unless `ok`."""
 
         async def call() -> None:
-            answer = str(await self._api.status()).strip().strip('"')
+            answer = str(await self._status_api.status()).strip().strip('"')
             trace = _TRACE.get()
             if trace is not None and trace.status is not None and trace.status >= 400:
                 raise HttpStatusError(trace.status)

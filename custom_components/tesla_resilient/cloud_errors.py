@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -113,6 +114,10 @@ class CloudServerError(CloudError):
 
 class CloudTransportError(CloudError):
     """No answer: refused, DNS, TLS, reset or timed out."""
+
+
+class UntrustedCertificate(CloudTransportError):
+    """The server's TLS certificate did not verify against the authorities trusted for it."""
 
 
 class CloudBadRequest(CloudError):
@@ -237,6 +242,14 @@ HARDLOCKED: Final = "unsigned_cmds_hardlocked"
 MISSING_SCOPES: Final = "missing scopes"
 VEHICLE_NOT_AVAILABLE: Final = ("vehicle is not available", "vehicle unavailable")
 """How a 503 says the car, not the server, could not be reached (vehicle-command#89)."""
+PROXY_CAR_ASLEEP: Final = "vehicle is offline or asleep"
+"""A tesla-http-proxy's 500 when the car sleeps: vehicle-command's `inet.ErrVehicleNotAwake`,
+"vehicle unavailable: vehicle is offline or asleep", written as the body's `error` by
+`pkg/proxy` (`writeJSONError`) when the car's session could not start."""
+PROXY_CAR_REFUSED: Final = ("vehicle rejected request", "no private key available")
+"""A tesla-http-proxy's 500 when the car does not know its key (`protocol.ErrKeyNotPaired`,
+"vehicle rejected request: your public key has not been paired with the vehicle") or other
+refusals of the car (vehicle-command `pkg/protocol/error.go`)."""
 _TOKEN_WORDS: Final = ("token", "login", "unauthorized client")
 _URL: Final = re.compile(r"https?://[^\s\"'<>,;]+")
 
@@ -275,7 +288,8 @@ def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudEr
     As developer.tesla.com/docs/fleet-api (response codes) and the answers users report: a 401
     is the sign-in (except "mobile access disabled", the car's setting); a 403 depends on its
     body; 412, 421, 423 and 451 are the account's or the region's; 503 "vehicle is not
-    available" and 540 are the car's; other 5xx the cloud's.
+    available" and 540 are the car's, and so is a tesla-http-proxy's 500 whose body is the
+    car's error (asleep, key not paired); other 5xx the cloud's.
     """
     sent = trace.attempted
     name = type(err).__name__
@@ -302,6 +316,10 @@ def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudEr
         return WrongRegion(region_base_url(sent_text), sent=sent, detail=detail)
     if status in (423, 451):
         return AccountBlocked(Outcome.BAD_REQUEST, sent=sent, detail=f"{detail}: {text}")
+    if status == 500 and PROXY_CAR_ASLEEP in text:
+        return cloud_error(Outcome.ASLEEP, sent=sent, detail=f"{detail}: car asleep")
+    if status == 500 and any(words in text for words in PROXY_CAR_REFUSED):
+        return cloud_error(Outcome.VEHICLE_UNAVAILABLE, sent=sent, detail=f"{detail}: {text}")
     if status == 540 or (status == 503 and any(w in text for w in VEHICLE_NOT_AVAILABLE)):
         return cloud_error(Outcome.VEHICLE_UNAVAILABLE, sent=sent, detail=detail)
     if status is not None and status >= 500:
@@ -321,6 +339,8 @@ def classify_traced(err: BaseException, trace: Trace) -> CloudError:
     name = type(err).__name__
     if isinstance(err, TeslaFleetError | aiohttp.ClientResponseError):
         return from_status(err.status, err, trace)
+    if isinstance(err, aiohttp.ClientSSLError) and _certificate_failure(err):
+        return UntrustedCertificate(Outcome.TRANSPORT, sent=False, detail=name)
     if isinstance(err, aiohttp.InvalidURL):
         return cloud_error(Outcome.BAD_REQUEST, sent=False, detail=name)
     if isinstance(err, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
@@ -328,3 +348,11 @@ def classify_traced(err: BaseException, trace: Trace) -> CloudError:
     if isinstance(err, aiohttp.ClientError | TimeoutError | OSError):
         return cloud_error(Outcome.TRANSPORT, sent=trace.attempted, detail=name)
     return cloud_error(Outcome.SERVER_ERROR, sent=trace.attempted, detail=name)
+
+
+def _certificate_failure(err: aiohttp.ClientSSLError) -> bool:
+    """Whether TLS failed because the certificate did not verify (not a reset mid-handshake)."""
+    if isinstance(err, aiohttp.ClientConnectorCertificateError):
+        return True
+    cause = getattr(err, "os_error", None) or err.__cause__
+    return isinstance(cause, ssl.SSLCertVerificationError)

@@ -6,7 +6,8 @@ import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -16,7 +17,8 @@ from .billing import request_cost
 from .cloud import CloudLink
 from .cloud_errors import CloudError, OutcomeReport, Request
 from .const import DOMAIN, LOGGER
-from .health import AccountHealth, Beat, Capability, CloudStatus
+from .health import AccountHealth, Beat, Capability, CloudStatus, Outcome
+from .health_terms import is_outage_evidence
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -49,13 +51,32 @@ class AccountVehicle(Protocol):
         """Whether Bluetooth answers now and says the car is awake."""
 
 
+class FailingParty(StrEnum):
+    """Who failed, as the cloud status entity tells it."""
+
+    PROVIDER = "provider"
+    """Teslemetry, Tessie or the proxy does not answer while Tesla's own /status does."""
+    TESLA = "tesla"
+    """Tesla's cloud does not answer (with a provider: nor does Tesla's own /status)."""
+    CAR = "car"
+    """The cloud answers, for a car that sleeps or cannot be reached."""
+
+
+CAR_OUTCOMES: Final = frozenset({Outcome.ASLEEP, Outcome.VEHICLE_UNAVAILABLE})
+CAR_ANSWERS: Final = frozenset({Request.VEHICLE_DATA, Request.COMMAND, Request.SIGNED_COMMAND})
+
+
 @dataclass(frozen=True, slots=True)
 class HealthView:
-    """What users see of the cloud's health: account status, what fails, and each vehicle's."""
+    """What users see of the cloud's health: account status, what fails, and each vehicle's.
+
+    `failing_party` names who failed: None while nothing does.
+    """
 
     status: CloudStatus
     failing: frozenset[Capability]
     vehicles: Mapping[str, tuple[CloudStatus, frozenset[Capability]]]
+    failing_party: FailingParty | None = None
 
 
 class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
@@ -78,8 +99,13 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         *,
         clock: Clock,
         vehicles: Callable[[], Mapping[str, AccountVehicle]],
+        separate_provider: bool = False,
     ) -> None:
-        """Watch `cloud` into `health`; `vehicles()` are the account's vehicles at the time."""
+        """Watch `cloud` into `health`; `vehicles()` are the account's vehicles at the time.
+
+        With `separate_provider` the account's server is a provider's in front of Tesla's,
+        and the /status probe asks Tesla's own server: its answer tells who failed.
+        """
         super().__init__(
             hass,
             LOGGER,
@@ -92,6 +118,9 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         self.health = health
         self.clock = clock
         self.vehicles = vehicles
+        self.separate_provider = separate_provider
+        self._tesla_answers: bool | None = None
+        self._car_trouble: set[str] = set()
         self.data = self._view()
         self._turn = 0
         self._beating = False
@@ -106,7 +135,27 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
                 vin: (health.vehicle_status(vin, now), frozenset(health.failing(now, vin)))
                 for vin in health.vins
             },
+            self._failing_party(now),
         )
+
+    def _failing_party(self, now: float) -> FailingParty | None:
+        """Name who failed: the provider or Tesla during an outage, else a car in trouble.
+
+        With a provider in between, Tesla's own /status decides: answered, the provider is
+        the one failing; not answered, or not asked yet, Tesla.
+        """
+        health = self.health
+        status = health.status(now)
+        last = health.last_error
+        if status in (CloudStatus.OUTAGE, CloudStatus.DEGRADED) and (
+            last is not None and is_outage_evidence(last)
+        ):
+            if self.separate_provider and self._tesla_answers:
+                return FailingParty.PROVIDER
+            return FailingParty.TESLA
+        if self._car_trouble:
+            return FailingParty.CAR
+        return None
 
     def since(self) -> datetime | None:
         """When the current account status began, as a time of day."""
@@ -124,14 +173,17 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         """Take one classified cloud call into the health, and into its vehicle's bill."""
         health = self.health
         capability = report.request.capability
+        changed = self._note_party(report)
         if capability is None:
-            changed = health.record_probe(report.outcome, report.at, retry_after=report.retry_after)
+            changed |= health.record_probe(
+                report.outcome, report.at, retry_after=report.retry_after
+            )
         elif report.request is Request.VEHICLE_STATE and report.vin is not None:
-            changed = health.record_heartbeat(
+            changed |= health.record_heartbeat(
                 report.vin, report.outcome, report.at, retry_after=report.retry_after
             )
         else:
-            changed = health.record(
+            changed |= health.record(
                 capability,
                 report.outcome,
                 report.at,
@@ -161,6 +213,23 @@ class CloudHealthCoordinator(DataUpdateCoordinator[HealthView]):
         if self.update_interval is None or wanted < self.update_interval.total_seconds():
             self.update_interval = timedelta(seconds=wanted)
             self._schedule_refresh()
+
+    def _note_party(self, report: OutcomeReport) -> bool:
+        """Keep what tells who failed; returns whether it changed.
+
+        Tesla's /status answer, and the cars whose latest call ended asleep or unreachable,
+        until the car itself answers (its data or a command; a wake request or the state call
+        answer for Tesla's servers, not for the car).
+        """
+        before = (self._tesla_answers, frozenset(self._car_trouble))
+        if report.request is Request.STATUS:
+            self._tesla_answers = report.outcome is Outcome.SUCCESS
+        elif report.vin is not None:
+            if report.outcome in CAR_OUTCOMES:
+                self._car_trouble.add(report.vin)
+            elif report.outcome is Outcome.SUCCESS and report.request in CAR_ANSWERS:
+                self._car_trouble.discard(report.vin)
+        return before != (self._tesla_answers, frozenset(self._car_trouble))
 
     def _next_heartbeat(self, now: float) -> HeartbeatTarget | None:
         """Return the vehicle whose turn it is, skipping those a rate limit holds back."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
 import voluptuous as vol
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -29,15 +29,15 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from yarl import URL
 
 from .application_key import PUBLIC_KEY_PATH, async_public_key_pem
 from .cloud import CloudLink, cloud_session
-from .cloud_data import VehicleSummary
-from .cloud_errors import CloudAuthError, CloudError, MissingScopes, RegionNotRegistered
+from .cloud_errors import CloudAuthError, CloudError, RegionNotRegistered
 from .const import (
     CONF_APPLICATION_DOMAIN,
     CONF_AUTH_IMPLEMENTATION,
+    CONF_PROVIDER,
+    CONF_REFRESH_TOKEN,
     CONF_ROUTE_PREFERENCE,
     CONF_SKIP_CLOUD_POLL,
     CONF_VIN,
@@ -48,9 +48,11 @@ from .const import (
     SUBENTRY_VEHICLE_KEY,
 )
 from .pairing import BluetoothPairingFlowMixin, VehicleKeySubentryFlow
+from .provider_flow import FlowError, ProviderFlowMixin, base_url
+from .providers import Provider, provider_of
 from .repairs import APPLICATION_KEY_LINK
 from .router import RoutePreference
-from .tokens import OAuthToken, StaticToken, TokenSource, token_subject
+from .tokens import OAuthToken, StaticToken, TokenSource
 
 _URL_FIELD = {
     vol.Required(CONF_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
@@ -65,71 +67,15 @@ REAUTH_TOKEN_SCHEMA = vol.Schema(_TOKEN_FIELD)
 URL_SCHEMA = vol.Schema(_URL_FIELD)
 
 
-EXAMPLE_TOKEN_SERVER: Final = "https://api.teslemetry.com"
-"""Shown as an example of a Fleet-API-compatible server (hassfest keeps URLs out of strings)."""
-
-
-class _FlowError(Exception):
-    """A check that failed, named by its translation key."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class _Account:
-    unique_id: str
-    title: str
-    base_url: str
-    """The server that answered: the one asked, or the one a 421 sent the account to."""
-
-
-def _base_url(text: str) -> str | None:
-    """Return the server's base URL without a trailing slash, or None when it is not one."""
-    try:
-        url = URL(text.strip())
-    except (TypeError, ValueError):
-        return None
-    if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
-        return None
-    return str(url).rstrip("/")
-
-
-async def _account_id(link: CloudLink, token: str, vehicles: list[VehicleSummary]) -> str:
-    """Name the account: the token's subject, else the server's user id, else its VINs."""
-    if subject := token_subject(token):
-        return subject
-    try:
-        if account := await link.account_id():
-            return account
-    except CloudError:
-        LOGGER.debug("Server gives no user id; identifying the account by its vehicles")
-    return "vins:" + ",".join(sorted(vehicle.vin for vehicle in vehicles))
-
-
-async def _probe(link: CloudLink, tokens: TokenSource) -> _Account:
-    """List the products with the credentials and name the account, or raise _FlowError."""
-    try:
-        vehicles = await link.products()
-        token = await tokens.access_token()
-        unique_id = await _account_id(link, token, vehicles)
-    except CloudAuthError as err:
-        raise _FlowError("invalid_auth") from err
-    except RegionNotRegistered as err:
-        raise _FlowError("region_not_registered") from err
-    except MissingScopes as err:
-        raise _FlowError("missing_scopes") from err
-    except CloudError as err:
-        raise _FlowError("cannot_connect") from err
-    if not vehicles:
-        raise _FlowError("no_vehicles")
-    names = ", ".join(vehicle.display_name for vehicle in vehicles)
-    return _Account(unique_id, names, link.base_url)
+EXAMPLE_TOKEN_SERVER: Final = FLEET_API_SERVERS[0]
+"""Shown as an example of Tesla's own Fleet API servers (hassfest keeps URLs out of strings)."""
 
 
 class TeslaResilientFlowHandler(
-    BluetoothPairingFlowMixin, config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN
+    BluetoothPairingFlowMixin,
+    ProviderFlowMixin,
+    config_entry_oauth2_flow.AbstractOAuth2FlowHandler,
+    domain=DOMAIN,
 ):
     """Add a Tesla account or a Bluetooth-only car; reauthenticate and reconfigure."""
 
@@ -150,19 +96,11 @@ class TeslaResilientFlowHandler(
     def _session(self) -> aiohttp.ClientSession:
         return cloud_session(self.hass)
 
-    async def _async_check(self, url: str, tokens: TokenSource) -> _Account:
-        try:
-            return await _probe(CloudLink(self._session, url, tokens), tokens)
-        except _FlowError:
-            raise
-        except Exception as err:
-            LOGGER.exception("Unexpected error checking the credentials")
-            raise _FlowError("unknown") from err
-
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the two ways in."""
+        """Offer the ways in: Tesla, a provider, Tesla's API with a token, Bluetooth alone."""
         return self.async_show_menu(
-            step_id="user", menu_options=["oauth", "token", "bluetooth_user"]
+            step_id="user",
+            menu_options=["oauth", "teslemetry", "tessie", "proxy", "token", "bluetooth_user"],
         )
 
     @classmethod
@@ -196,11 +134,13 @@ class TeslaResilientFlowHandler(
         tokens = StaticToken(data[CONF_TOKEN][CONF_ACCESS_TOKEN])
         try:
             url = await self._async_find_server(tokens)
-            account = await self._async_check(url, tokens)
-        except _FlowError as err:
+            account = await self._async_checked(url, tokens)
+        except FlowError as err:
             return self.async_abort(reason=err.reason)
+        entry_data = {**data, CONF_PROVIDER: Provider.TESLA, CONF_URL: account.base_url}
+        if self.source == SOURCE_RECONFIGURE:
+            return await self.async_finish_account(account, entry_data)
         await self.async_set_unique_id(account.unique_id)
-        entry_data = {**data, CONF_URL: account.base_url}
         if self.source == SOURCE_REAUTH:
             self._abort_if_unique_id_mismatch(reason="account_mismatch")
             return self.async_update_reload_and_abort(self._get_reauth_entry(), data=entry_data)
@@ -221,26 +161,30 @@ class TeslaResilientFlowHandler(
                 continue
             else:
                 return found or server
-        raise _FlowError(reason)
+        raise FlowError(reason)
 
     async def async_step_token(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Use a base URL and an access token for any Fleet-API-compatible server."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (url := _base_url(user_input[CONF_URL])) is None:
+            if (url := base_url(user_input[CONF_URL])) is None:
                 errors[CONF_URL] = "invalid_url"
             else:
                 token = user_input[CONF_ACCESS_TOKEN]
                 try:
-                    account = await self._async_check(url, StaticToken(token))
-                except _FlowError as err:
+                    account = await self._async_checked(url, StaticToken(token))
+                except FlowError as err:
                     errors["base"] = err.reason
                 else:
                     await self.async_set_unique_id(account.unique_id)
                     self._abort_if_unique_id_configured()
                     return self.async_create_entry(
                         title=account.title,
-                        data={CONF_URL: account.base_url, CONF_ACCESS_TOKEN: token},
+                        data={
+                            CONF_PROVIDER: Provider.TESLA,
+                            CONF_URL: account.base_url,
+                            CONF_ACCESS_TOKEN: token,
+                        },
                     )
         return self.async_show_form(
             step_id="token",
@@ -253,6 +197,8 @@ class TeslaResilientFlowHandler(
         """Start over when the cloud rejects the credentials."""
         if CONF_AUTH_IMPLEMENTATION in entry_data:
             return await self.async_step_reauth_confirm()
+        if CONF_REFRESH_TOKEN in entry_data:
+            return await self.async_step_proxy()
         return await self.async_step_reauth_token()
 
     async def async_step_reauth_confirm(
@@ -272,8 +218,8 @@ class TeslaResilientFlowHandler(
         if user_input is not None:
             token = user_input[CONF_ACCESS_TOKEN]
             try:
-                account = await self._async_check(entry.data[CONF_URL], StaticToken(token))
-            except _FlowError as err:
+                account = await self._async_checked(entry.data[CONF_URL], StaticToken(token))
+            except FlowError as err:
                 errors["base"] = err.reason
             else:
                 await self.async_set_unique_id(account.unique_id)
@@ -291,12 +237,31 @@ class TeslaResilientFlowHandler(
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        """Keep the provider and change its server, or move the account to another provider."""
+        entry = self._get_reconfigure_entry()
+        if CONF_VIN in entry.data:
+            return self.async_abort(reason="bluetooth_only_reconfigure")
+        own_server = provider_of(entry.data) is Provider.TESLA
+        return self.async_show_menu(
+            step_id="reconfigure",
+            menu_options=[
+                *(["reconfigure_server"] if own_server else []),
+                "oauth",
+                "teslemetry",
+                "tessie",
+                "proxy",
+            ],
+        )
+
+    async def async_step_reconfigure_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Change the server (and, for a token, the token) of the same account."""
         entry = self._get_reconfigure_entry()
         oauth = CONF_AUTH_IMPLEMENTATION in entry.data
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (url := _base_url(user_input[CONF_URL])) is None:
+            if (url := base_url(user_input[CONF_URL])) is None:
                 errors[CONF_URL] = "invalid_url"
             else:
                 updates = {CONF_URL: url}
@@ -304,8 +269,8 @@ class TeslaResilientFlowHandler(
                     updates[CONF_ACCESS_TOKEN] = user_input[CONF_ACCESS_TOKEN]
                 try:
                     tokens = await self._async_tokens(entry, updates)
-                    account = await self._async_check(url, tokens)
-                except _FlowError as err:
+                    account = await self._async_checked(url, tokens)
+                except FlowError as err:
                     errors["base"] = err.reason
                 else:
                     await self.async_set_unique_id(account.unique_id)
@@ -313,7 +278,7 @@ class TeslaResilientFlowHandler(
                     return self.async_update_reload_and_abort(entry, data_updates=updates)
         suggested = user_input or {CONF_URL: entry.data[CONF_URL]}
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id="reconfigure_server",
             data_schema=self.add_suggested_values_to_schema(
                 URL_SCHEMA if oauth else TOKEN_SCHEMA, suggested
             ),
@@ -328,7 +293,7 @@ class TeslaResilientFlowHandler(
                 self.hass, entry
             )
         except ValueError as err:
-            raise _FlowError("invalid_auth") from err
+            raise FlowError("invalid_auth") from err
         return OAuthToken(config_entry_oauth2_flow.OAuth2Session(self.hass, entry, implementation))
 
 

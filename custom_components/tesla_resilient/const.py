@@ -40,6 +40,15 @@ CONF_ROUTE_PREFERENCE: Final = "route_preference"
 CONF_SKIP_CLOUD_POLL: Final = "skip_cloud_poll_in_range"
 CONF_COMMAND_SIGNING: Final = "command_signing"
 CONF_APPLICATION_DOMAIN: Final = "application_domain"
+CONF_PROVIDER: Final = "provider"
+"""Entry data: who serves the account's Fleet API (`providers.Provider`); inferred when absent."""
+CONF_REFRESH_TOKEN: Final = "refresh_token"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CA_CERT: Final = "ca_certificate"
+"""Entry data: the PEM of the CA a self-hosted proxy's certificate is checked against."""
+CONF_TOKEN_EXPIRES_AT: Final = "expires_at"
+CONF_TESLA_SERVER: Final = "tesla_server"
+"""Entry data of a proxy: Tesla's own regional server, asked for /status directly."""
 SUBENTRY_VEHICLE_KEY: Final = "vehicle_key"
 """Subentry type of a Bluetooth key added to a vehicle of a cloud account."""
 
@@ -58,6 +67,12 @@ CONNECT_TIMEOUT: Final = 5.0
 
 REQUEST_TIMEOUT: Final = 20.0
 """Seconds for one cloud call; the Fleet API itself gives up on a silent car after about 15 s."""
+
+TESLA_TOKEN_LIFETIME: Final = timedelta(hours=8)
+"""How long an access token from Tesla's token endpoint lasts when the answer does not say."""
+
+TOKEN_REFRESH_MARGIN: Final = timedelta(minutes=5)
+"""A token this close to its expiry is refreshed before it is used."""
 
 STATUS_TIMEOUT: Final = 5.0
 """Seconds for the free /status probe, which never waits on a car."""

@@ -77,6 +77,7 @@ async def async_get_config_entry_diagnostics(
     cloud: dict[str, Any] | None = None
     if (account := data.account) is not None:
         cloud = {
+            "provider": str(account.provider),
             "base_url": _origin(account.link.base_url),
             "location": data.location,
             "health": account.health.health.snapshot(now),

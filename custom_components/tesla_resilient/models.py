@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntry
 
 from .clock import Clock
+from .providers import Provider
 
 if TYPE_CHECKING:
     from .application_key import ApplicationKey
@@ -27,6 +28,7 @@ class CloudAccount:
     health: CloudHealthCoordinator
     application_key: ApplicationKey | None = None
     application_domain: str | None = None
+    provider: Provider = Provider.TESLA
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,13 +271,15 @@ class CloudStatusEntity(CloudHealthEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        """Since when, which capabilities fail, and the kind of the latest failure."""
+        """Since when, what fails, the latest failure's kind, and who failed."""
         since = self.coordinator.since()
         last_error = self.coordinator.health.last_error
+        party = self.coordinator.data.failing_party
         return {
             "since": None if since is None else since.isoformat(),
             "failing": sorted(str(capability) for capability in self.coordinator.data.failing),
             "last_error": None if last_error is None else str(last_error),
+            "failing_party": None if party is None else str(party),
         }
 
 

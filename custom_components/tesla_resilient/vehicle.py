@@ -109,13 +109,14 @@ class VehicleRuntime:
         skip_cloud_data_in_range: bool = False,
         application_key: ApplicationKey | None = None,
         application_domain: str | None = None,
+        provider_signs: bool = False,
     ) -> None:
         """Set up the vehicle's state and, with an account, its cloud coordinator.
 
         `cloud_commands_up` tells whether the account's cloud takes commands now; with
         `skip_cloud_data_in_range` the paid cloud data poll waits while Bluetooth answers.
-        `application_key` signs for the cars that have it; `application_domain` is where that
-        key is published.
+        `application_key` signs for the cars that have it, published at `application_domain`;
+        with `provider_signs` the provider signs and commands go to it plain.
         """
         self.hass = hass
         self.entry = entry
@@ -132,8 +133,9 @@ class VehicleRuntime:
         self.key_subentry_id = key_subentry_id
         self.last_command: LastCommand | None = None
         self.cost = CostMeter()
-        self.signing_required = summary.signing_required
-        """Whether cloud commands must be signed: the account's list said so or Tesla refused."""
+        self.provider_signs = provider_signs
+        self.signing_required = summary.signing_required and not provider_signs
+        """Whether commands are signed here: listed so, or Tesla refused; never for a provider."""
         self._signer: CloudSigner | None = None
         self._application_key = application_key
         self._application_domain = application_domain
@@ -335,12 +337,14 @@ class VehicleRuntime:
         """Send a command signed when the car needs it, plain otherwise.
 
         A plain command the cloud refuses for want of a signature ran nothing: it goes again
-        signed, and from then on every command to this car is signed.
+        signed, and from then on every command to this car is signed (never a provider's).
         """
         if not self.signing_required:
             try:
                 await self.cloud.command(self.vin, command, **params)
             except SigningRequired:
+                if self.provider_signs:
+                    raise
                 self.signing_required = True
                 if self.cloud_signer() is None and self._application_key is not None:
                     # Once, as the car turns out to need signing: does it have the app's key?

@@ -21,7 +21,11 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_resilient.application_key import KEY_FILE
-from custom_components.tesla_resilient.const import CONF_APPLICATION_DOMAIN, DOMAIN
+from custom_components.tesla_resilient.const import (
+    CONF_APPLICATION_DOMAIN,
+    CONF_PROVIDER,
+    DOMAIN,
+)
 from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FleetApiSimulator
@@ -61,11 +65,12 @@ def account_entry(
     """An entry of the simulator's account, added to Home Assistant.
 
     Signed in with Tesla when `oauth_token` is the token Home Assistant stored, else made the
-    token way. `options` go to MockConfigEntry (a title, subentries).
+    token way (Tesla's own Fleet API with an access token: Home Assistant signs). `options` go
+    to MockConfigEntry (a title, subentries).
     """
     data: dict[str, Any] = {CONF_URL: api.base_url}
     if oauth_token is None:
-        data[CONF_ACCESS_TOKEN] = api.access_token
+        data |= {CONF_PROVIDER: "tesla", CONF_ACCESS_TOKEN: api.access_token}
     else:
         data |= {"auth_implementation": "sim", CONF_TOKEN: oauth_token}
     entry = MockConfigEntry(

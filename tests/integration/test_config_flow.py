@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.tesla_resilient.cloud_errors import CloudError
-from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.const import CONF_PROVIDER, DOMAIN
 from custom_components.tesla_resilient.health import Outcome
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.fleet_api import FaultKind, FleetApiSimulator
@@ -34,7 +34,14 @@ REDIRECT = "https://example.com/auth/external/callback"
 async def start_token_flow(hass: HomeAssistant) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["oauth", "token", "bluetooth_user"]
+    assert result["menu_options"] == [
+        "oauth",
+        "teslemetry",
+        "tessie",
+        "proxy",
+        "token",
+        "bluetooth_user",
+    ]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "token"}
     )
@@ -51,6 +58,16 @@ async def submit_token_form(hass: HomeAssistant, url: str, token: str) -> dict[s
     )
 
 
+async def start_server_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """Reconfigure an entry of Tesla's own API: keep the provider, change the server."""
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "reconfigure"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_server"}
+    )
+
+
 def suggested(result: dict[str, Any], key: str) -> Any:
     for marker in result["data_schema"].schema:
         if marker == key:
@@ -63,7 +80,11 @@ async def test_token_way(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> N
     result = await submit_token_form(hass, f"{fleet_api.base_url}/", token)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Demo Model 3"
-    assert result["data"] == {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: token}
+    assert result["data"] == {
+        CONF_PROVIDER: "tesla",
+        CONF_URL: fleet_api.base_url,
+        CONF_ACCESS_TOKEN: token,
+    }
     assert result["result"].unique_id == token_subject(token)
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED
@@ -151,12 +172,12 @@ async def test_token_way_duplicate(
 async def test_account_named_by_server_then_by_vehicles(
     hass: HomeAssistant, fleet_api: FleetApiSimulator
 ) -> None:
-    with patch("custom_components.tesla_resilient.config_flow.token_subject", return_value=None):
+    with patch("custom_components.tesla_resilient.provider_flow.token_subject", return_value=None):
         result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
         assert result["result"].unique_id == "00000000-0000-4000-8000-000000000001"
 
         with patch(
-            "custom_components.tesla_resilient.config_flow.CloudLink.account_id",
+            "custom_components.tesla_resilient.provider_flow.CloudLink.account_id",
             side_effect=CloudError(Outcome.BAD_REQUEST, sent=True),
         ):
             result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
@@ -199,8 +220,8 @@ async def test_token_reconfigure(
     other_api: FleetApiSimulator,
     token_entry: MockConfigEntry,
 ) -> None:
-    result = await token_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    result = await start_server_reconfigure(hass, token_entry)
+    assert result["step_id"] == "reconfigure_server"
     assert suggested(result, CONF_URL) == fleet_api.base_url
 
     result = await hass.config_entries.flow.async_configure(
@@ -215,7 +236,7 @@ async def test_token_reconfigure(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "account_mismatch"
 
-    result = await token_entry.start_reconfigure_flow(hass)
+    result = await start_server_reconfigure(hass, token_entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: "wrong"}
     )
@@ -226,7 +247,11 @@ async def test_token_reconfigure(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert token_entry.data == {CONF_URL: fleet_api.base_url, CONF_ACCESS_TOKEN: fresh}
+    assert token_entry.data == {
+        CONF_PROVIDER: "tesla",
+        CONF_URL: fleet_api.base_url,
+        CONF_ACCESS_TOKEN: fresh,
+    }
 
 
 # -- OAuth2 --------------------------------------------------------------------------------------
@@ -317,6 +342,9 @@ async def test_oauth_reauth_and_reconfigure(
 
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reconfigure_server"}
     )
     assert [str(key) for key in result["data_schema"].schema] == [CONF_URL]
     result = await hass.config_entries.flow.async_configure(

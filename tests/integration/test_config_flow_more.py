@@ -27,7 +27,13 @@ from custom_components.tesla_resilient.keys import load_private_key
 from simulator.fleet_api import FleetApiSimulator
 
 from .common import APPLICATION_DOMAIN, VIN, account_entry, tesla_servers_at
-from .test_config_flow import sign_in, start_oauth, submit_token_form, suggested
+from .test_config_flow import (
+    sign_in,
+    start_oauth,
+    start_server_reconfigure,
+    submit_token_form,
+    suggested,
+)
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -100,8 +106,8 @@ async def test_oauth_reconfigure_without_application_credentials(
     entry = oauth_entry(hass, fleet_api)
     data = dict(entry.data)
 
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    result = await start_server_reconfigure(hass, entry)
+    assert result["step_id"] == "reconfigure_server"
     assert [str(key) for key in result["data_schema"].schema] == [CONF_URL]
 
     result = await hass.config_entries.flow.async_configure(
@@ -109,7 +115,7 @@ async def test_oauth_reconfigure_without_application_credentials(
     )
 
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "reconfigure_server"
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result, CONF_URL) == fleet_api.base_url
     assert entry.data == data

@@ -14,7 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.const import DOMAIN
+from custom_components.tesla_resilient.const import CONF_PROVIDER, DOMAIN
 from custom_components.tesla_resilient.services import SERVICE_PRECONDITION
 from custom_components.tesla_resilient.tokens import token_subject
 from simulator.clock import FakeClock
@@ -184,7 +184,11 @@ async def test_action_is_registered_once_and_outlives_an_entry(
         domain=DOMAIN,
         title="Other",
         unique_id=token_subject(other_api.access_token),
-        data={CONF_URL: other_api.base_url, CONF_ACCESS_TOKEN: other_api.access_token},
+        data={
+            CONF_PROVIDER: "tesla",
+            CONF_URL: other_api.base_url,
+            CONF_ACCESS_TOKEN: other_api.access_token,
+        },
         options=dict(token_entry.options),
     )
     second.add_to_hass(hass)
