@@ -15,7 +15,8 @@ from homeassistant.helpers.config_entry_oauth2_flow import (
 )
 
 from .clock import Clock
-from .cloud import CloudLink, cloud_session
+from .cloud import CloudLink
+from .cloud_session import cloud_session
 from .const import (
     CONF_AUTH_IMPLEMENTATION,
     CONF_CA_CERT,

@@ -8,16 +8,10 @@ import binascii
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import aiohttp
-from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_create_clientsession
-from homeassistant.helpers.singleton import singleton
-from homeassistant.util.hass_dict import HassKey
 from tesla_fleet_api import TeslaFleetApi, Teslemetry, Tessie
 from tesla_fleet_api.exceptions import TeslaFleetError
 
@@ -46,78 +40,15 @@ from .cloud_errors import (
     classify_traced,
     cloud_error,
     from_status,
-    parse_retry_after,
 )
-from .const import CONNECT_TIMEOUT, DOMAIN, REQUEST_TIMEOUT, STATUS_TIMEOUT
+from .cloud_session import TRACE
+from .const import REQUEST_TIMEOUT, STATUS_TIMEOUT
 from .health import Outcome
 from .router import BENIGN_REASONS, COMMANDS, Command
 from .tokens import TokenSource
 
 type OutcomeListener = Callable[[OutcomeReport], None]
 type ServerListener = Callable[[str], None]
-
-
-_TRACE: ContextVar[Trace | None] = ContextVar("tesla_resilient_cloud_trace", default=None)
-
-
-async def _on_headers_sent(
-    _session: aiohttp.ClientSession, _context: Any, _params: aiohttp.TraceRequestHeadersSentParams
-) -> None:
-    if (trace := _TRACE.get()) is not None:
-        trace.attempted = True
-
-
-async def _on_request_end(
-    _session: aiohttp.ClientSession, _context: Any, params: aiohttp.TraceRequestEndParams
-) -> None:
-    if (trace := _TRACE.get()) is not None:
-        trace.status = params.response.status
-        trace.retry_after = parse_retry_after(params.response.headers.get("Retry-After"))
-
-
-def trace_config() -> aiohttp.TraceConfig:
-    """Aiohttp's tracing hooks that note in the running call's trace what the server answered.
-
-    The library turns answers into its own exceptions and keeps the status line and headers to
-    itself; aiohttp's public tracing tells the link whether a request went out (its headers were
-    sent: a call that timed out before that never reached the server), its status and its
-    Retry-After, whichever library version made the request.
-    """
-    config = aiohttp.TraceConfig()
-    config.on_request_headers_sent.append(_on_headers_sent)
-    config.on_request_end.append(_on_request_end)
-    return config
-
-
-REQUEST_TIMEOUTS: Final = aiohttp.ClientTimeout(
-    total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=REQUEST_TIMEOUT
-)
-"""Per request: a refused or unreachable server fails fast, a slow answer within the read budget."""
-
-
-DATA_CLOUD_SESSION: HassKey[aiohttp.ClientSession] = HassKey(f"{DOMAIN}_cloud_session")
-"""Where the shared cloud session is kept; put one there before setup to use another connector."""
-
-
-@singleton(DATA_CLOUD_SESSION)
-@callback
-def cloud_session(hass: HomeAssistant) -> aiohttp.ClientSession:
-    """Return the one HTTP session all cloud links share: traced and bounded in time.
-
-    It belongs to no config entry (one entry unloading must not close it for the others and
-    for config flows), so it is closed when Home Assistant closes. One given in
-    hass.data[DATA_CLOUD_SESSION] before setup (a test's, say) is used instead; it needs
-    `trace_config()` and `REQUEST_TIMEOUTS` like this one.
-    """
-    session = async_create_clientsession(
-        hass, auto_cleanup=False, timeout=REQUEST_TIMEOUTS, trace_configs=[trace_config()]
-    )
-
-    async def _close(_event: Event) -> None:
-        await session.close()
-
-    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _close)
-    return session
 
 
 _LIBRARY_ASKS_FOR_TOKEN: Final = inspect.iscoroutinefunction(
@@ -130,9 +61,20 @@ coroutine function. The supported range spans both (1.0.17 in Home Assistant 202
 2026.2): this and `_fleet_api` are the one place that knows.
 """
 
-TESLEMETRY_SERVER: Final = str(inspect.signature(Teslemetry).parameters["server"].default)
-"""Teslemetry's server as tesla-fleet-api's class uses it; Tessie's below likewise."""
-TESSIE_SERVER: Final = str(Tessie.server)
+
+def _library_server(api: type[Any]) -> str:
+    """Return a service's server as tesla-fleet-api's class names it.
+
+    The default of its `server` parameter (1.4 on), else its `server` attribute (before).
+    """
+    parameter = inspect.signature(api).parameters.get("server")
+    if parameter is not None and isinstance(parameter.default, str):
+        return parameter.default
+    return str(api.server)
+
+
+TESLEMETRY_SERVER: Final = _library_server(Teslemetry)
+TESSIE_SERVER: Final = _library_server(Tessie)
 
 _LIBRARY_COMMANDS: Final[Mapping[str, str]] = {"unlock_charge_port": "charge_port_door_open"}
 """Commands whose Fleet API endpoint has another name: the charge port door opens to unlock."""
@@ -257,7 +199,7 @@ class CloudLink:
 
     async def _attempt[T](self, call: Callable[[], Awaitable[T]], budget: float | None) -> T:
         trace = Trace()
-        reset = _TRACE.set(trace)
+        reset = TRACE.set(trace)
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT if budget is None else budget):
                 await self._fresh_token()
@@ -273,7 +215,7 @@ class CloudLink:
         except MalformedAnswerError as err:
             raise cloud_error(Outcome.SERVER_ERROR, sent=True, detail="unexpected answer") from err
         finally:
-            _TRACE.reset(reset)
+            TRACE.reset(reset)
 
     def _reportcloud_error(self, request: Request, err: CloudError, vin: str | None) -> None:
         self._report(
@@ -296,7 +238,7 @@ class CloudLink:
 
         async def call() -> None:
             answer = str(await self._status_api.status()).strip().strip('"')
-            trace = _TRACE.get()
+            trace = TRACE.get()
             if trace is not None and trace.status is not None and trace.status >= 400:
                 raise HttpStatusError(trace.status)
             if answer != "ok":

@@ -31,8 +31,9 @@ from homeassistant.helpers.selector import (
 )
 
 from .application_key import PUBLIC_KEY_PATH, async_public_key_pem
-from .cloud import CloudLink, cloud_session
+from .cloud import CloudLink
 from .cloud_errors import CloudAuthError, CloudError, RegionNotRegistered
+from .cloud_session import cloud_session
 from .const import (
     CONF_APPLICATION_DOMAIN,
     CONF_AUTH_IMPLEMENTATION,

@@ -24,7 +24,7 @@ from homeassistant.helpers.selector import (
 from yarl import URL
 
 from .clock import DATA_CLOCK, Clock
-from .cloud import TESLEMETRY_SERVER, TESSIE_SERVER, CloudLink, cloud_session
+from .cloud import TESLEMETRY_SERVER, TESSIE_SERVER, CloudLink
 from .cloud_data import VehicleSummary
 from .cloud_errors import (
     CloudAuthError,
@@ -33,6 +33,7 @@ from .cloud_errors import (
     RegionNotRegistered,
     UntrustedCertificate,
 )
+from .cloud_session import cloud_session
 from .const import (
     CONF_CA_CERT,
     CONF_CLIENT_ID,

@@ -9,7 +9,7 @@ from typing import Final
 import aiohttp
 from homeassistant.core import HomeAssistant
 
-from .cloud import REQUEST_TIMEOUTS, trace_config
+from .cloud_session import REQUEST_TIMEOUTS, trace_config
 
 PEM_BEGIN: Final = "-----BEGIN CERTIFICATE-----"
 

@@ -39,10 +39,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_resilient.cloud import (
+from custom_components.tesla_resilient.cloud import CloudLink
+from custom_components.tesla_resilient.cloud_session import (
     DATA_CLOUD_SESSION,
     REQUEST_TIMEOUTS,
-    CloudLink,
     trace_config,
 )
 from custom_components.tesla_resilient.const import (
@@ -378,12 +378,11 @@ FAULTS: Final = [
 def _short_timeouts() -> Generator[None]:
     """Let a cloud that never answers or never accepts time out in milliseconds.
 
-    Connecting gives up before the whole call does, as with the real limits. Only faults that
-    hold requests get these: a healthy loopback answer on a busy machine may take longer.
+    Only faults that hold requests get these: a healthy loopback answer on a busy machine may
+    take longer.
     """
     with (
         patch("custom_components.tesla_resilient.cloud.REQUEST_TIMEOUT", 0.1),
-        patch("custom_components.tesla_resilient.cloud.CONNECT_TIMEOUT", 0.05),
         patch.object(AccountHealth, "probe_timeout", 0.1),
         patch.object(AccountHealth, "heartbeat_timeout", 0.1),
     ):

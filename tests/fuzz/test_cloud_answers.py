@@ -23,7 +23,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custom_components.tesla_resilient.cloud import CloudLink, trace_config
+from custom_components.tesla_resilient.cloud import CloudLink
 from custom_components.tesla_resilient.cloud_data import (
     MAPPING,
     SECTIONS,
@@ -32,6 +32,7 @@ from custom_components.tesla_resilient.cloud_data import (
     snapshot_from_vehicle_data,
 )
 from custom_components.tesla_resilient.cloud_errors import CloudError, parse_retry_after
+from custom_components.tesla_resilient.cloud_session import trace_config
 from custom_components.tesla_resilient.state import Field, Source, VehicleState
 from custom_components.tesla_resilient.tokens import StaticToken
 from tests.fuzz.common import fuzz_settings

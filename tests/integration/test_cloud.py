@@ -24,7 +24,7 @@ from tesla_fleet_api.exceptions import (
     UnsupportedVehicle,
 )
 
-from custom_components.tesla_resilient.cloud import CloudLink, cloud_session
+from custom_components.tesla_resilient.cloud import CloudLink
 from custom_components.tesla_resilient.cloud_data import snapshot_from_vehicle_data
 from custom_components.tesla_resilient.cloud_errors import (
     AccountBlocked,
@@ -45,6 +45,7 @@ from custom_components.tesla_resilient.cloud_errors import (
     WrongRegion,
     classify,
 )
+from custom_components.tesla_resilient.cloud_session import cloud_session
 from custom_components.tesla_resilient.health import Capability, Outcome
 from custom_components.tesla_resilient.state import Field
 from custom_components.tesla_resilient.tokens import StaticToken, token_scopes, token_subject
