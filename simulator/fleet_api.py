@@ -787,6 +787,15 @@ class FleetApiSimulator:
         self.signing.detach(vin)
         self._by_id.pop(str(vehicle_id_for(vin)), None)
 
+    def expire_access_tokens(self) -> None:
+        """Expire every access token issued so far, as their 8 hours ending does; refresh works."""
+        self._tokens.revoke_all_access()
+
+    def revoke_all_tokens(self) -> None:
+        """Revoke every access and refresh token issued so far: only a new sign-in helps."""
+        self._tokens.revoke_all_access()
+        self._tokens.revoke_all_refresh()
+
     def set_fault(self, kind: FaultKind, **params: float) -> None:
         """Switch to a fault (replacing the current one) with its parameters."""
         previous = self.fault
