@@ -1,7 +1,8 @@
-// The demo's stories in headless Chromium: cloud down, lock over Bluetooth, cloud back; then a
-// second car, found over Bluetooth, paired from its discovery card by a key-card tap and locked.
+// The demo's stories in headless Chromium: an unlock signed over the cloud; cloud down, lock over
+// Bluetooth, cloud back; a second car, found over Bluetooth, paired from its discovery card by a
+// key-card tap and locked; a third, on another account, added through a self-hosted proxy.
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -15,6 +16,7 @@ const LOGIN = { username: 'demo', password: 'demo' };
 const DASHBOARD = '/lovelace/story';
 const INTEGRATIONS = '/config/integrations/dashboard';
 const TAP_AFTER_MS = Number(process.env.E2E_TAP_AFTER_S ?? 20) * 1000;
+const WORKSHOP = { name: 'Workshop Model S', details: 'tesla_simulator_proxy.json' };
 const NEARBY = { vin: '7SAYGDEE5PA000002', title: 'Model Y 000002' };
 
 const E = {
@@ -425,6 +427,42 @@ async function main() {
         tileShows('Model Y last command route', 'Bluetooth'),
       );
       return `route ${route}; ${await shot('11-model-y-locked-over-bluetooth')}`;
+    });
+
+    await step('Add integration > Tesla Resilient > self-hosted proxy: the workshop Model S appears with values', async () => {
+      const details = JSON.parse(
+        await readFile(path.join(OUT, 'demo', WORKSHOP.details), { encoding: 'utf8' }),
+      );
+      await navigate(INTEGRATIONS);
+      await page.getByRole('button', { name: /add integration/i }).first().click();
+      const picker = page.locator('dialog-add-integration');
+      await picker.getByRole('textbox').first().fill('Tesla Resilient');
+      await picker.getByText('Tesla Resilient', { exact: true }).first().click();
+      const dialog = page.locator('dialog-data-entry-flow');
+      await until('the ways in', () => dialogShows(/Self-hosted tesla-http-proxy/));
+      await dialog.getByText('Self-hosted tesla-http-proxy', { exact: true }).click();
+      await until('the proxy form', () => dialogShows(/Proxy URL/));
+      const fields = dialog.locator('input:not([type=hidden]), textarea');
+      const values = [details.url, details.ca_certificate, details.refresh_token, details.client_id];
+      for (const [index, value] of values.entries()) await fields.nth(index).fill(value);
+      const form = await shot('12-proxy-form');
+      await dialog.getByRole('button', { name: 'Submit' }).click();
+      await until('the entry created', () => dialogShows(/Success|Created/i));
+      const finish = dialog.getByRole('button', { name: /finish/i });
+      if (await finish.count()) await finish.first().click();
+      const values_ = await until('the workshop Model S with values', async () => {
+        const states = await api.get('/api/states');
+        const mine = states.filter((state) =>
+          String(state.attributes?.friendly_name ?? '').startsWith(WORKSHOP.name),
+        );
+        const lock = mine.find((state) => state.entity_id.startsWith('lock.') && /doors/.test(state.entity_id));
+        const battery = mine.find((state) => /battery_level|_battery$/.test(state.entity_id));
+        if (!lock || !['locked', 'unlocked'].includes(lock.state) || !battery || Number.isNaN(Number(battery.state))) {
+          throw new Error(`${mine.length} entities, lock ${lock?.state}, battery ${battery?.state}`);
+        }
+        return `${lock.entity_id} ${lock.state}, ${battery.entity_id} ${battery.state} %`;
+      });
+      return `entry created; ${values_}; ${form}, ${await shot('13-proxy-account')}`;
     });
 
     await step('no browser console errors', async () => {

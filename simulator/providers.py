@@ -142,13 +142,24 @@ class ProviderFront:
     """
 
     def __init__(
-        self, kind: ProviderKind, tesla: FleetApiSimulator, *, host: str = "127.0.0.1"
+        self,
+        kind: ProviderKind,
+        tesla: FleetApiSimulator,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        certificate: tuple[bytes, bytes] | None = None,
     ) -> None:
-        """Front `tesla` as `kind`; nothing listens before start()."""
+        """Front `tesla` as `kind` on `port` (0: a free one); nothing listens before start().
+
+        The proxy serves `certificate` (PEM certificate and key) when given, else one made at
+        start.
+        """
         self.kind = kind
         self.tesla = tesla
         self.host = host
-        self.port = 0
+        self.port = port
+        self._certificate = certificate
         self.down = False
         self.requests: list[str] = []
         self.token = ""
@@ -179,12 +190,12 @@ class ProviderFront:
         await self._runner.setup()
         context: ssl.SSLContext | None = None
         if self.kind is ProviderKind.PROXY:
-            certificate, key = self_signed_certificate(self.host)
+            certificate, key = self._certificate or self_signed_certificate(self.host)
             self.ca_pem = certificate.decode()
             context, self._files = await asyncio.to_thread(_server_context, certificate, key)
         else:
             self.issue_token()
-        site = web.TCPSite(self._runner, self.host, 0, ssl_context=context)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
         await site.start()
         server = site._server
         assert server is not None

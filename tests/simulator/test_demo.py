@@ -141,7 +141,7 @@ def test_config_dir_has_the_template_and_both_integrations(tmp_path: Path) -> No
     config = load_yaml_config_file(str(tmp_path / "configuration.yaml"))
     assert "default_config" not in config
     assert config["http"]["server_host"] == "127.0.0.1"
-    assert config["tesla_simulator"] == {"port": 8321}
+    assert config["tesla_simulator"] == {"port": 8321, "workshop_port": 8322}
     assert {"frontend", "config", "bluetooth", "history", "logbook", "lovelace"} <= set(config)
 
     custom = tmp_path / "custom_components"

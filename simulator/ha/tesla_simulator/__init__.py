@@ -35,6 +35,7 @@ from .const import (
     CAR_KEY_SECRET,
     CAR_NAME,
     CONF_BLUETOOTH_KEY_ADDED,
+    CONF_WORKSHOP_PORT,
     DEFAULT_PORT,
     DOMAIN,
     HOST,
@@ -50,6 +51,7 @@ from .const import (
 )
 from .hub import NearbyCar, SimulatorHub
 from .radio import CarRadio, async_add_bluetooth_key, car_private_key, stored_public_keys
+from .workshop import async_start_workshop
 
 LOGGER = logging.getLogger(__package__)
 
@@ -70,7 +72,10 @@ CONFIG_SCHEMA = vol.Schema(
                 {
                     vol.Optional(CONF_PORT, default=DEFAULT_PORT): vol.All(
                         vol.Coerce(int), vol.Range(min=0, max=65535)
-                    )
+                    ),
+                    vol.Optional(CONF_WORKSHOP_PORT): vol.All(
+                        vol.Coerce(int), vol.Range(min=1, max=65534)
+                    ),
                 }
             ),
         )
@@ -106,6 +111,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: SimulatorConfigEntry) ->
             translation_key="port_unavailable",
             translation_placeholders={"port": str(port), "error": str(err)},
         ) from err
+
+    if (workshop_port := entry.data.get(CONF_WORKSHOP_PORT)) is not None:
+        try:
+            workshop = await async_start_workshop(hass, workshop_port)
+        except OSError as err:
+            await fleet_api.stop()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="port_unavailable",
+                translation_placeholders={"port": str(workshop_port), "error": str(err)},
+            ) from err
+        entry.async_on_unload(workshop.stop)
 
     ble_car = BleCar(car, private_key=car_private_key(CAR_KEY_SECRET))
     for public_key in stored_public_keys(hass, car.vin):

@@ -32,3 +32,17 @@ NEARBY_PROXY_NAME: Final = "Tesla simulator driveway proxy"
 
 CONF_BLUETOOTH_KEY_ADDED: Final = "bluetooth_key_added"
 """Set in the simulator's entry once the demo account has been given its Bluetooth key."""
+
+CONF_WORKSHOP_PORT: Final = "workshop_port"
+"""When set, a second account (a Model S) gets its Fleet API on this port and a self-hosted
+tesla-http-proxy in front of it on the next one, for adding an account through the proxy."""
+WORKSHOP_VIN: Final = "5YJSA7E29MF000003"
+WORKSHOP_CAR_NAME: Final = "Workshop Model S"
+WORKSHOP_SECRET: Final = b"tesla-resilient-demo-workshop-account"
+WORKSHOP_TOKEN_LIFETIME_S: Final = 8 * 3600.0
+"""Tesla's own access tokens last about 8 hours; the proxy forwards them as they are."""
+PROXY_DETAILS: Final = "tesla_simulator_proxy.json"
+"""The proxy's URL, CA file, refresh token and client ID, in the configuration folder: what an
+owner copies from the add-on and Tesla's developer dashboard into the proxy form."""
+PROXY_CA: Final = "tesla_simulator_proxy_ca.pem"
+PROXY_KEY: Final = "tesla_simulator_proxy_key.pem"
