@@ -32,12 +32,14 @@ const E = {
 };
 
 // Not the demo's doing: the machine is offline, so the integrations page's brand icons cannot load
-// from Home Assistant's brands server; and the frontend rejects a view transition it skipped when
-// the page changes twice quickly, then fails to log that rejection.
+// from Home Assistant's brands server; the frontend rejects a view transition it skipped when
+// the page changes twice quickly, then fails to log that rejection; and the frontend's flow
+// dialog, closed while its last step still renders, reads a slot that is already gone.
 const OFFLINE_NOISE = [
   /brands\.home-assistant\.io/,
   /Transition was skipped/,
   /Cannot parse given Error object/,
+  /reading 'assignedElements'/,
 ];
 
 const CHROMIUM_ARGS = [
@@ -448,6 +450,7 @@ async function main() {
       const form = await shot('12-proxy-form');
       await dialog.getByRole('button', { name: 'Submit' }).click();
       await until('the entry created', () => dialogShows(/Success|Created/i));
+      await sleep(SETTLE_MS);
       const finish = dialog.getByRole('button', { name: /finish/i });
       if (await finish.count()) await finish.first().click();
       const values_ = await until('the workshop Model S with values', async () => {
