@@ -78,11 +78,11 @@ class ApplicationKey:
         if not vins:
             return
         try:
-            status = await self._cloud.fleet_status(vins)
+            paired = await self._cloud.fleet_status(vins)
         except CloudError as err:
             LOGGER.debug("Could not ask which cars have the application's key: %s", err)
             return
-        self.paired = (self.paired - set(vins)) | status.key_paired_vins
+        self.paired = (self.paired - set(vins)) | paired
 
     def signer(self, vin: str) -> CloudSigner | None:
         """Return a signer for `vin` when the car has the key, else None."""

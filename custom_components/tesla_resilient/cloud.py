@@ -19,7 +19,6 @@ from .cloud_data import (
     OFFLINE,
     SECTIONS,
     CloudSnapshot,
-    FleetStatus,
     VehicleSummary,
     response,
     snapshot_from_vehicle_data,
@@ -369,22 +368,14 @@ class CloudLink:
 
         return await self._call(Request.SIGNED_COMMAND, call, vin=vin)
 
-    async def fleet_status(self, vins: list[str]) -> FleetStatus:
-        """Ask which of `vins` have the application's key and which require signed commands."""
+    async def fleet_status(self, vins: list[str]) -> frozenset[str]:
+        """Return which of `vins` have the application's key, as `fleet_status` lists them."""
 
-        async def call() -> FleetStatus:
+        async def call() -> frozenset[str]:
             status = response(await self._vehicle(vins[0]).fleet_status(vins))
-            if not isinstance(status, Mapping):
+            paired = status.get("key_paired_vins") if isinstance(status, Mapping) else None
+            if not isinstance(paired, list):
                 raise MalformedAnswerError
-            paired = status.get("key_paired_vins") or []
-            info = status.get("vehicle_info") or {}
-            if not isinstance(paired, list) or not isinstance(info, Mapping):
-                raise MalformedAnswerError
-            required = {
-                str(vin)
-                for vin, details in info.items()
-                if isinstance(details, Mapping) and details.get("vehicle_command_protocol_required")
-            }
-            return FleetStatus(frozenset(map(str, paired)), frozenset(required))
+            return frozenset(map(str, paired))
 
         return await self._call(Request.FLEET_STATUS, call)

@@ -42,14 +42,6 @@ class VehicleSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class FleetStatus:
-    """What `fleet_status` says of the application's key on the account's cars."""
-
-    key_paired_vins: frozenset[str]
-    signing_required_vins: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
 class CloudSnapshot:
     """Vehicle facts from one data call and the car's own Unix time of them."""
 

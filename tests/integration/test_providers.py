@@ -127,6 +127,16 @@ def proxy_input(
     }
 
 
+async def add_proxy(hass: HomeAssistant, front: ProviderFront, fleet_api: FleetApiSimulator) -> Any:
+    """Add the account through the proxy step with the front's URL, CA and Tesla's tokens."""
+    result = await choose(hass, "proxy")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], proxy_input(front, fleet_api)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    return result["result"]
+
+
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry | Any) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
@@ -225,11 +235,7 @@ async def test_proxy_refresh_token_refused_asks_to_sign_in_again(
     proxy_sessions: list[aiohttp.ClientSession],
 ) -> None:
     """Tesla refusing the refresh token is a sign-in problem; the proxy's session still closes."""
-    result = await choose(hass, "proxy")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], proxy_input(front, fleet_api)
-    )
-    entry = result["result"]
+    entry = await add_proxy(hass, front, fleet_api)
     await set_up(hass, entry)
     assert [session.closed for session in proxy_sessions] == [False]
     await hass.config_entries.async_unload(entry.entry_id)
@@ -299,11 +305,7 @@ async def test_proxy_status_probe_asks_tesla(
     advance: Advance,
 ) -> None:
     """The proxy answers /status with 403; the health probe asks Tesla's own /status."""
-    result = await choose(hass, "proxy")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], proxy_input(front, fleet_api)
-    )
-    entry = result["result"]
+    entry = await add_proxy(hass, front, fleet_api)
     await set_up(hass, entry)
     front.down = True
     await advance(60)
@@ -621,11 +623,7 @@ async def test_a_bluetooth_only_car_has_no_account_to_reconfigure(hass: HomeAssi
 async def test_proxy_diagnostics_name_the_provider_and_hold_no_token(
     hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront
 ) -> None:
-    result = await choose(hass, "proxy")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], proxy_input(front, fleet_api)
-    )
-    entry = result["result"]
+    entry = await add_proxy(hass, front, fleet_api)
     await set_up(hass, entry)
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     text = json.dumps(diagnostics)
