@@ -33,13 +33,22 @@ const E = {
 
 // Not the demo's doing: the machine is offline, so the integrations page's brand icons cannot load
 // from Home Assistant's brands server; the frontend rejects a view transition it skipped when
-// the page changes twice quickly, then fails to log that rejection; and the frontend's flow
-// dialog, closed while its last step still renders, reads a slot that is already gone.
+// the page changes twice quickly, then fails to log that rejection; the frontend's flow
+// dialog, closed while its last step still renders, reads a slot that is already gone; and the
+// Add integration picker's virtualised list, narrowed by a search while it renders, asks the key
+// of a row that is no longer there. After
+// such an error the frontend's own logger (src/state/logging-mixin.ts) resolves its stack through
+// the source maps, whose sources live on raw.githubusercontent.com or under an "unknown" path the
+// server does not have: those loads fail offline too. The error that set them off is checked on its
+// own, so a real error still fails the step.
 const OFFLINE_NOISE = [
   /brands\.home-assistant\.io/,
   /Transition was skipped/,
   /Cannot parse given Error object/,
   /reading 'assignedElements'/,
+  /reading 'domain'\).*_keyFunction/,
+  /Failed to load resource: .*\(https:\/\/raw\.githubusercontent\.com\/home-assistant\/frontend\//,
+  /Failed to load resource: .*\(https?:\/\/[^/]+\/unknown\/node_modules\//,
 ];
 
 const CHROMIUM_ARGS = [
@@ -133,6 +142,7 @@ class Api {
 
 const results = [];
 let page;
+let current = 'before the first step';
 
 async function shot(name) {
   await page.waitForTimeout(SETTLE_MS);
@@ -143,6 +153,7 @@ async function shot(name) {
 
 async function step(name, run) {
   const started = Date.now();
+  current = name;
   try {
     const detail = await run();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -217,12 +228,15 @@ async function main() {
   try {
     page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     const noted = (text) => {
-      if (!OFFLINE_NOISE.some((pattern) => pattern.test(text))) consoleErrors.push(text);
+      if (!OFFLINE_NOISE.some((pattern) => pattern.test(text))) consoleErrors.push(`${text}, during "${current}"`);
     };
     page.on('console', (message) => {
       if (message.type() === 'error') noted(`${message.text()} (${message.location().url})`);
     });
-    page.on('pageerror', (error) => noted(`uncaught: ${error.message}`));
+    page.on('pageerror', (error) => {
+      const where = String(error.stack ?? '').split('\n').slice(1, 4).map((line) => line.trim());
+      noted(`uncaught: ${error.message}${where.length ? ` [${where.join(' < ')}]` : ''}`);
+    });
 
     await step('log in as demo/demo and open the dashboard', async () => {
       await page.goto(BASE + DASHBOARD);
@@ -439,6 +453,7 @@ async function main() {
       await page.getByRole('button', { name: /add integration/i }).first().click();
       const picker = page.locator('dialog-add-integration');
       await picker.getByRole('textbox').first().fill('Tesla Resilient');
+      await sleep(SETTLE_MS);
       await picker.getByText('Tesla Resilient', { exact: true }).first().click();
       const dialog = page.locator('dialog-data-entry-flow');
       await until('the ways in', () => dialogShows(/Self-hosted tesla-http-proxy/));
