@@ -243,13 +243,15 @@ class BleConnection:
 
     def _send_one(self, message: RoutableMessage) -> None:
         data = _serialized(message)
-        frame = len(data).to_bytes(2, "big") + data
+        garble = self._car.garble_replies
         size = max(1, self.mtu - 3)
         if self._car.oversized_length is not None:
             bogus = self._car.oversized_length.to_bytes(2, "big") + bytes(range(1, 21))
             self._indicate_chunk(bogus)
-        for start in range(0, len(frame), size):
-            self._indicate_chunk(frame[start : start + size])
+        for payload in [data] if garble is None else garble(data):
+            frame = len(payload).to_bytes(2, "big") + payload
+            for start in range(0, len(frame), size):
+                self._indicate_chunk(frame[start : start + size])
 
     def _indicate_chunk(self, chunk: bytes) -> None:
         try:
@@ -307,6 +309,9 @@ class BleCar:
         as one car met by others never answered location."""
         self.oversized_length: int | None = None
         """While set, a frame declaring this many bytes precedes every reply."""
+        self.garble_replies: Callable[[bytes], list[bytes]] | None = None
+        """While set, the air between car and phone turns each serialized reply into these
+        payloads (truncated, flipped, replayed, dropped), each framed and indicated as sent."""
         self._replies: dict[int, RoutableMessage] = {}
         self.epoch = b""
         self._epoch_started = 0.0

@@ -27,7 +27,7 @@ from custom_components.tesla_resilient.ble import BluetoothLink
 from custom_components.tesla_resilient.ble_messages import Category
 from custom_components.tesla_resilient.errors import BluetoothError
 from custom_components.tesla_resilient.keys import generate_private_key, public_key_bytes
-from simulator.ble_car import BleCar, BleConnection
+from simulator.ble_car import BleCar
 from simulator.ble_proxy import SimulatedBluetoothProxy
 from simulator.clock import FakeClock
 from simulator.vehicle import VirtualCar
@@ -199,19 +199,8 @@ class Tamperer:
 
 @pytest.fixture
 def tamperer(monkeypatch: pytest.MonkeyPatch) -> Tamperer:
-    """Route every answer of the simulated car through a Tamperer; make waits short."""
+    """A Tamperer for the answers of each link's car (see `new_link`); short waits."""
     tamperer = Tamperer()
-
-    def send(connection: BleConnection, message: RoutableMessage) -> None:
-        if not connection.is_open:
-            return
-        size = max(1, connection.mtu - 3)
-        for raw in tamperer.answers(bytes(message.SerializeToString())):
-            framed = len(raw).to_bytes(2, "big") + raw
-            for start in range(0, len(framed), size):
-                connection._indicate(framed[start : start + size])
-
-    monkeypatch.setattr(BleConnection, "send", send)
     monkeypatch.setattr(ble_conversation, "WAKE_POLL_S", 0.01)
     monkeypatch.setattr(ble_conversation, "WAKE_TIMEOUT", 0.1)
     # The link pauses before retrying a command the car asked to wait with, and lets an
@@ -227,7 +216,7 @@ CAR_KEY = ec.generate_private_key(ec.SECP256R1())
 
 @pytest.fixture
 async def new_link(
-    hass: HomeAssistant, ble_proxy: SimulatedBluetoothProxy
+    hass: HomeAssistant, ble_proxy: SimulatedBluetoothProxy, tamperer: Tamperer
 ) -> AsyncGenerator[Callable[[], BluetoothLink]]:
     """Make a link to a car that knows its key; every one is closed at the end.
 
@@ -244,6 +233,7 @@ async def new_link(
             rng=random.Random(0).randbytes,
         )
         ble_car.add_known_key(public_key_bytes(CLIENT_KEY_PEM))
+        ble_car.garble_replies = tamperer.answers
         ble_proxy.ble_car = ble_car
         link = BluetoothLink(
             hass,

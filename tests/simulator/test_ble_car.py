@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from bleak.backends.device import BLEDevice
 from cryptography.hazmat.primitives.asymmetric import ec
 from tesla_fleet_api.const import BluetoothVehicleData
 from tesla_fleet_api.exceptions import (
@@ -18,6 +19,7 @@ from tesla_fleet_api.exceptions import (
     WhitelistOperationAttemptingToAddExistingKey,
 )
 from tesla_fleet_api.tesla.bluetooth import TeslaBluetooth
+from tesla_fleet_api.tesla.vehicle import bluetooth as library_bluetooth
 from tesla_fleet_api.tesla.vehicle.bluetooth import READ_UUID as LIBRARY_READ_UUID
 from tesla_fleet_api.tesla.vehicle.bluetooth import VehicleBluetooth
 from tesla_fleet_api.tesla.vehicle.proto import car_server_pb2 as cs
@@ -254,21 +256,31 @@ class _ReadCharacteristic:
     uuid = LIBRARY_READ_UUID
 
 
+Notify = Callable[[Any, bytearray], None]
+PHONE_SEES_ADDRESS = "5C:6B:4F:00:00:01"
+
+
 class FakeBleakClient:
-    """Stands in for BleakClient: writes go into a BleConnection, indications come back."""
+    """Stands in for BleakClient: writes go into a BleConnection, indications go to the callback
+    the library subscribed with `start_notify`, as bleak delivers them."""
 
     is_connected = True
 
-    def __init__(self, ble: BleCar, vehicle: VehicleBluetooth, mtu: int) -> None:
+    def __init__(self, ble: BleCar, mtu: int) -> None:
         self.mtu = mtu
         self.indications: list[bytes] = []
         self.writes: list[bytes] = []
-        self._vehicle = vehicle
+        self._subscribers: list[Notify] = []
         self.link = ble.connect(self._indicate, mtu)
+
+    async def start_notify(self, uuid: str, callback: Notify, **_kwargs: Any) -> None:
+        assert uuid == LIBRARY_READ_UUID
+        self._subscribers.append(callback)
 
     def _indicate(self, chunk: bytes) -> None:
         self.indications.append(chunk)
-        self._vehicle._on_notify(_ReadCharacteristic, bytearray(chunk))  # type: ignore[arg-type]
+        for notify in self._subscribers:
+            notify(_ReadCharacteristic, bytearray(chunk))
 
     async def write_gatt_char(self, uuid: str, data: bytes, response: bool = True) -> None:
         assert uuid == WRITE_UUID
@@ -291,11 +303,22 @@ class Phone:
     def __init__(self, ble: BleCar, *, paired: bool = True, mtu: int = 23) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.public = crypto.public_bytes(self.key.public_key())
-        self.vehicle = VehicleBluetooth(TeslaBluetooth(), ble.car.vin, self.key)  # type: ignore[no-untyped-call]
-        self.client = FakeBleakClient(ble, self.vehicle, mtu)
-        self.vehicle.client = self.client  # type: ignore[assignment]
+        self.client = FakeBleakClient(ble, mtu)
+        device = BLEDevice(PHONE_SEES_ADDRESS, ble.local_name, self.client, rssi=-60)
+        self.vehicle = VehicleBluetooth(TeslaBluetooth(), ble.car.vin, self.key, device)  # type: ignore[no-untyped-call]
         if paired:
             ble.add_known_key(self.public)
+
+
+@pytest.fixture(autouse=True)
+def library_meets_the_fake_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's own `connect()` gets the in-memory client its BLEDevice carries, where
+    bleak-retry-connector would hand it a connected BleakClient."""
+
+    async def establish(_client_class: Any, device: BLEDevice, _name: str, **_kwargs: Any) -> Any:
+        return device.details
+
+    monkeypatch.setattr(library_bluetooth, "establish_connection", establish)
 
 
 @pytest.fixture
