@@ -114,6 +114,9 @@ class FaultKind(StrEnum):
     """Every authenticated call but `users/region` answers 421 "user out of region, use base
     URL: <alternate_base_url>/" (bassmaster187/TeslaLogger#1203); calls under the alternate
     base URL are answered, and `users/region` names it."""
+    PAYMENT_REQUIRED = "payment_required"
+    """Every authenticated call answers 402: the application's account is not paid for (Tesla's
+    response codes)."""
     ACCOUNT_LOCKED = "account_locked"
     """Every authenticated call answers 423: the account is locked (Tesla's response codes)."""
     PRIVACY_BLOCKED = "privacy_blocked"
@@ -181,6 +184,7 @@ CAR_FAULTS: Final[dict[FaultKind, frozenset[str]]] = {
 }
 """Faults of the car behind the cloud, and the routes they touch."""
 EVERY_CALL_FAULTS: Final[dict[FaultKind, Callable[[], web.Response]]] = {
+    FaultKind.PAYMENT_REQUIRED: fleet_faults.payment_required,
     FaultKind.ACCOUNT_LOCKED: fleet_faults.account_locked,
     FaultKind.PRIVACY_BLOCKED: fleet_faults.privacy_blocked,
 }

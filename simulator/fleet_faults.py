@@ -29,6 +29,7 @@ REGISTER_DOCS: Final = (
     "https://developer.tesla.com/docs/fleet-api/endpoints/partner-endpoints#register"
 )
 REGION_DOCS: Final = "https://developer.tesla.com/docs/fleet-api#regional-requirements"
+PAYMENT_REQUIRED: Final = "Payment is required in order to use the API (non-free account only)."
 ACCOUNT_LOCKED: Final = "Account is locked, and must be unlocked by Tesla."
 PRIVACY_BLOCKED: Final = "Querying for a user/vehicle without proper privacy settings."
 CAR_UNREACHABLE: Final = "vehicle is not available"
@@ -87,6 +88,15 @@ def out_of_region(base_url: str) -> web.Response:
     (teslamotors/fleet-telemetry#180).
     """
     return json_error(421, f"user out of region, use base URL: {base_url}/, see {REGION_DOCS}")
+
+
+def payment_required() -> web.Response:
+    """HTTP 402: the application's account has no way to pay for the calls.
+
+    Tesla's response codes list 402 in these words (tesla-fleet-api `PaymentRequired` quotes
+    them); no source shows the body, so it is the usual `error` field.
+    """
+    return json_error(402, PAYMENT_REQUIRED)
 
 
 def account_locked() -> web.Response:

@@ -161,6 +161,14 @@ class ProviderFront:
         self.port = port
         self._certificate = certificate
         self.down = False
+        self.unpaid: str | None = None
+        """While set, the service answers every authenticated request 402 with this `error`:
+        Teslemetry's `subscription_required` or `insufficient_credits` (tesla-fleet-api
+        `exceptions.py` reads both from a 402's `error`). Tessie's 402 no source shows; it
+        answers the same."""
+        self.unsubscribed: set[str] = set()
+        """Cars whose own data subscription lapsed: their calls answer 402
+        `vehicle_subscription_required` (tesla-fleet-api `VehicleSubscriptionRequired`)."""
         self.requests: list[str] = []
         self.token = ""
         """A Teslemetry or Tessie access token: issued by the service, long-lived."""
@@ -238,6 +246,12 @@ class ProviderFront:
                 return _error(401, wrong)
             tesla_token = self.tesla.access_token
         parts = request.path.strip("/").split("/")
+        if self.kind is not ProviderKind.PROXY:
+            if self.unpaid is not None:
+                return _error(402, self.unpaid)
+            vin = parts[3] if parts[:3] == ["api", "1", "vehicles"] and len(parts) > 3 else None
+            if vin in self.unsubscribed:
+                return _error(402, "vehicle_subscription_required")
         if len(parts) == 6 and parts[:3] == ["api", "1", "vehicles"] and parts[4] == "command":
             return await self._command(request, parts[3], parts[5], tesla_token)
         return await self._forward(request, tesla_token)

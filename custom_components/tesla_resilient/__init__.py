@@ -32,7 +32,7 @@ from .ble_coordinator import BluetoothCoordinator
 from .clock import DATA_CLOCK, Clock
 from .cloud import CloudLink
 from .cloud_data import OFFLINE, VehicleSummary
-from .cloud_errors import CloudAuthError, CloudError, MissingScopes
+from .cloud_errors import CloudAuthError, CloudError, MissingScopes, PaymentRequired
 from .cloud_health import CloudHealthCoordinator
 from .const import (
     CONF_APPLICATION_DOMAIN,
@@ -137,8 +137,11 @@ async def _async_vehicles(
     except CloudError as err:
         stored = _stored_vehicles(entry)
         keys = _key_subentries(entry)
-        if err.outcome in OUTAGE_OUTCOMES and any(vehicle.vin in keys for vehicle in stored):
-            LOGGER.warning("The Tesla cloud is down; loading the stored vehicles: %s", err)
+        if unpaid := isinstance(err, PaymentRequired):
+            reason, provider = err.reason, provider_of(entry.data)
+            repairs.async_payment_issue(hass, entry.entry_id, provider, reason, title=entry.title)
+        if (unpaid or err.outcome in OUTAGE_OUTCOMES) and any(v.vin in keys for v in stored):
+            LOGGER.warning("The cloud lists no vehicles; loading the stored ones: %s", err)
             return stored
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,

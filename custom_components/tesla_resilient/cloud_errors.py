@@ -158,6 +158,20 @@ class AccountBlocked(CloudBadRequest):
     """The account is locked (423) or the owner's privacy settings block the call (451)."""
 
 
+class PaymentRequired(CloudBadRequest):
+    """The provider serves the account no more until it is paid for (402); nothing ran.
+
+    `reason` is the answer's `error`: Teslemetry's `subscription_required`,
+    `vehicle_subscription_required` or `insufficient_credits`, or '' for Tesla's own "Payment is
+    required in order to use the API" (tesla-fleet-api `exceptions.py`, one class per form).
+    """
+
+    def __init__(self, reason: str, *, sent: bool, detail: str | None = None) -> None:
+        """Keep what the answer said is unpaid."""
+        super().__init__(Outcome.BAD_REQUEST, sent=sent, detail=detail)
+        self.reason = reason
+
+
 class VehicleUnavailable(CloudError):
     """The cloud could not reach the car, or the car answered with an error; it may have run.
 
@@ -250,6 +264,12 @@ PROXY_CAR_REFUSED: Final = ("vehicle rejected request", "no private key availabl
 """A tesla-http-proxy's 500 when the car does not know its key (`protocol.ErrKeyNotPaired`,
 "vehicle rejected request: your public key has not been paired with the vehicle") or other
 refusals of the car (vehicle-command `pkg/protocol/error.go`)."""
+PAYMENT_REASONS: Final = (
+    "vehicle_subscription_required",
+    "subscription_required",
+    "insufficient_credits",
+)
+"""The `error` keys of Teslemetry's 402s, the longer first (tesla-fleet-api `exceptions.py`)."""
 _TOKEN_WORDS: Final = ("token", "login", "unauthorized client")
 _URL: Final = re.compile(r"https?://[^\s\"'<>,;]+")
 
@@ -287,9 +307,9 @@ def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudEr
 
     As developer.tesla.com/docs/fleet-api (response codes) and the answers users report: a 401
     is the sign-in (except "mobile access disabled", the car's setting); a 403 depends on its
-    body; 412, 421, 423 and 451 are the account's or the region's; 503 "vehicle is not
-    available" and 540 are the car's, and so is a tesla-http-proxy's 500 whose body is the
-    car's error (asleep, key not paired); other 5xx the cloud's.
+    body; a 402 is the provider's bill; 412, 421, 423 and 451 are the account's or the region's;
+    503 "vehicle is not available" and 540 are the car's, and so is a tesla-http-proxy's 500
+    whose body is the car's error (asleep, key not paired); other 5xx the cloud's.
     """
     sent = trace.attempted
     name = type(err).__name__
@@ -310,6 +330,9 @@ def from_status(status: int | None, err: BaseException, trace: Trace) -> CloudEr
         return cloud_error(Outcome.AUTH_FAILED, sent=sent, detail=detail)
     if status == 403 and not isinstance(err, UnsupportedVehicle):
         return _forbidden(text, sent, detail)
+    if status == 402:
+        reason = next((key for key in PAYMENT_REASONS if key in text), "")
+        return PaymentRequired(reason, sent=sent, detail=detail)
     if status == 412:
         return RegionNotRegistered(Outcome.BAD_REQUEST, sent=sent, detail=detail)
     if status == 421:

@@ -17,6 +17,7 @@ from .cloud_errors import (
     CloudError,
     CloudRateLimited,
     MissingScopes,
+    PaymentRequired,
     VehicleAsleep,
 )
 from .const import (
@@ -28,6 +29,7 @@ from .const import (
     SCOPE_DATA,
 )
 from .link_coordinator import LinkCoordinator
+from .providers import provider_of
 from .state import Field, Source, VehicleState
 
 if TYPE_CHECKING:
@@ -133,6 +135,14 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 translation_key="cloud_error",
                 translation_placeholders={"error": str(err)},
             ) from err
+        except PaymentRequired as err:
+            self._expire_cloud_fields()
+            self._payment_issue(err.reason)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="payment_required",
+                translation_placeholders={"provider": provider_of(self.config_entry.data).label},
+            ) from err
         except CloudRateLimited as err:
             wait = (
                 RATE_LIMIT_BACKOFF.total_seconds() if err.retry_after is None else err.retry_after
@@ -151,6 +161,20 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 translation_key="cloud_error",
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._payment_issue(None)
+
+    def note_payment_required(self, reason: str) -> None:
+        """Raise the repair a poll would, for a command that got the provider's 402."""
+        self._payment_issue(reason)
+
+    def _payment_issue(self, reason: str | None) -> None:
+        entry = self.config_entry
+        title = entry.title
+        if reason == repairs.VEHICLE_SUBSCRIPTION:
+            title = f"{title}, {self.vin}"
+        repairs.async_payment_issue(
+            self.hass, entry.entry_id, provider_of(entry.data), reason, title=title, vin=self.vin
+        )
 
     def record(self, snapshot: CloudSnapshot) -> None:
         """Merge one data answer, dated by the car's own timestamp."""

@@ -24,6 +24,11 @@ class Provider(StrEnum):
     """A self-hosted tesla-http-proxy: it signs with its key and forwards Tesla's 8-hour tokens."""
 
     @property
+    def label(self) -> str:
+        """The provider's name as its users know it."""
+        return _LABELS[self]
+
+    @property
     def signs_commands(self) -> bool:
         """Whether the provider signs commands itself, so the integration sends them plain."""
         return self is not Provider.TESLA
@@ -34,6 +39,12 @@ class Provider(StrEnum):
         return self is not Provider.TESLA
 
 
+_LABELS: Final = {
+    Provider.TESLA: "Tesla Fleet API",
+    Provider.TESLEMETRY: "Teslemetry",
+    Provider.TESSIE: "Tessie",
+    Provider.PROXY: "tesla-http-proxy (Tesla Fleet API)",
+}
 _HOSTS: Final = {
     "api.teslemetry.com": Provider.TESLEMETRY,
     "api.tessie.com": Provider.TESSIE,

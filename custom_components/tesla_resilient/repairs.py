@@ -10,13 +10,28 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
+from .providers import Provider
 
 SIGNING_ISSUE: Final = "signing_key_missing_{vin}"
 """The issue of a car that takes only signed commands and knows none of our keys."""
 SCOPES_ISSUE: Final = "missing_scopes_{entry_id}"
 """The issue of an account whose sign-in lacks a scope a call needed."""
+PAYMENT_ISSUE: Final = "payment_required_{entry_id}"
+"""The issue of an account whose provider answers 402 until it is paid for; a car's adds
+`_<vin>`."""
+VEHICLE_SUBSCRIPTION: Final = "vehicle_subscription_required"
+"""Teslemetry's 402 for one car without a data subscription (tesla-fleet-api
+`VehicleSubscriptionRequired`)."""
 APPLICATION_KEY_LINK: Final = "https://tesla.com/_ak/{domain}"
 """Tesla's virtual-key link: the owner opens it on a phone to add an application's key."""
+BILLING_PAGES: Final = {
+    Provider.TESLA: "https://developer.tesla.com/dashboard",
+    Provider.PROXY: "https://developer.tesla.com/dashboard",
+    Provider.TESLEMETRY: "https://teslemetry.com/console",
+    Provider.TESSIE: "https://dash.tessie.com/settings/api",
+}
+"""Where each provider's account is paid for: Tesla's developer dashboard for the application
+the proxy or the sign-in uses, the services' own consoles."""
 
 
 @callback
@@ -72,6 +87,46 @@ def async_scopes_issue(
         translation_key="missing_scopes",
         translation_placeholders={"title": title, "scope": scope},
         data={"entry_id": entry_id, "scope": scope},
+    )
+
+
+@callback
+def async_payment_issue(
+    hass: HomeAssistant,
+    entry_id: str,
+    provider: Provider,
+    reason: str | None,
+    *,
+    title: str,
+    vin: str | None = None,
+) -> None:
+    """Raise the issue of an account, or of one car, its provider no longer serves unpaid.
+
+    A 402 is the bill, neither the sign-in nor an outage: the issue names the provider, what
+    it said (`reason`) and where to pay; Bluetooth keeps working meanwhile. Teslemetry's
+    `vehicle_subscription_required` is one car's (`title` names it), any other the account's.
+    `reason` None, after an answer (for car `vin`), clears the account's issue (and that car's).
+    """
+    account_issue = PAYMENT_ISSUE.format(entry_id=entry_id)
+    car_issue = f"{account_issue}_{vin}"
+    if reason is None:
+        for issue_id in (account_issue, car_issue) if vin else (account_issue,):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        car_issue if reason == VEHICLE_SUBSCRIPTION else account_issue,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="payment_required",
+        translation_placeholders={
+            "title": title,
+            "provider": provider.label,
+            "reason": reason or "payment_required",
+            "link": BILLING_PAGES[provider],
+        },
     )
 
 

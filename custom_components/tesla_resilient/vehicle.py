@@ -21,24 +21,17 @@ from .clock import Clock
 from .cloud import CloudLink
 from .cloud_data import ONLINE, VehicleSummary
 from .cloud_errors import (
-    AccountBlocked,
-    CloudAuthError,
     CloudError,
-    CloudRateLimited,
-    CloudServerError,
-    CloudTransportError,
     CommandRejected,
-    MissingScopes,
     SigningRequired,
     VehicleAsleep,
-    VehicleUnavailable,
 )
-from .cloud_signing import CarBusyCloud, CloudSigner, SigningKeyUnknown, may_have_run
+from .cloud_signing import CloudSigner, SigningKeyUnknown, may_have_run
+from .command_errors import command_error
 from .const import (
     CHARGE_LIMIT_RANGE,
     DEFAULT_MAX_CHARGING_AMPS,
     DOMAIN,
-    SCOPE_COMMANDS,
     TEMPERATURE_RANGE,
     WAKE_POLL_INTERVAL,
     WAKE_TIMEOUT,
@@ -50,7 +43,6 @@ from .link_coordinator import LinkCoordinator
 from .router import (
     AttemptResult,
     Command,
-    CommandResult,
     Delivery,
     Route,
     RoutePreference,
@@ -81,14 +73,6 @@ class LastCommand:
     command: str
     route: Route
     confirmed: bool
-
-
-def _bluetooth_error(err: BluetoothError) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=err.translation_key,
-        translation_placeholders={"reason": err.reason or ""},
-    )
 
 
 class VehicleRuntime:
@@ -264,7 +248,13 @@ class VehicleRuntime:
             self.last_command = LastCommand(command, result.route, result.confirmed)
         if not result.confirmed:
             self.async_state_changed()
-            raise self._error_for(result)
+            raise command_error(
+                result,
+                self.hass,
+                self.entry,
+                self.summary.display_name,
+                self._cloud_coordinator,
+            )
         if optimistic and result.route is not None:
             self.state.update(optimistic, _SOURCES[result.route], self.clock.monotonic())
         self.async_state_changed()
@@ -405,46 +395,3 @@ class VehicleRuntime:
             if self._cloud_coordinator is not None:
                 self._cloud_coordinator.vehicle_state = ONLINE
             self.state.update({Field.ASLEEP: False}, Source.CLOUD, self.clock.monotonic())
-
-    def _error_for(self, result: CommandResult) -> HomeAssistantError:
-        err = result.error
-        placeholders: dict[str, str] = {"command": result.command}
-        if result.unconfirmed:
-            key = "command_unconfirmed"
-        elif isinstance(err, BluetoothError):
-            return _bluetooth_error(err)
-        elif isinstance(err, CommandRejected):
-            key = "command_rejected"
-            placeholders["reason"] = err.reason or "unknown"
-        elif isinstance(err, VehicleAsleep):
-            key = "vehicle_asleep"
-        elif isinstance(err, SigningKeyUnknown):
-            key = "signing_key_missing"
-            placeholders["name"] = self.summary.display_name
-        elif isinstance(err, MissingScopes):
-            key = "missing_scopes"
-            repairs.async_scopes_issue(
-                self.hass, self.entry.entry_id, self.entry.title, SCOPE_COMMANDS, missing=True
-            )
-        elif isinstance(err, AccountBlocked):
-            key = "account_blocked"
-        elif isinstance(err, VehicleUnavailable):
-            key = "vehicle_unavailable"
-        elif isinstance(err, CarBusyCloud):
-            key = "vehicle_busy"
-        elif isinstance(err, CloudAuthError):
-            self.entry.async_start_reauth(self.hass)
-            key = "auth_failed"
-        elif isinstance(err, CloudRateLimited):
-            key = "command_rate_limited"
-            placeholders["seconds"] = "?" if err.retry_after is None else f"{err.retry_after:.0f}"
-        elif isinstance(err, CloudTransportError):
-            key = "cloud_unreachable"
-        elif isinstance(err, CloudServerError):
-            key = "cloud_server_error"
-        else:
-            key = "command_failed"
-            placeholders["error"] = str(err)
-        return HomeAssistantError(
-            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-        )

@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from tesla_fleet_api.exceptions import (
     DeviceUnexpectedResponse,
     Forbidden,
+    InsufficientCredits,
     InternalServerError,
     InvalidRegion,
     Locked,
@@ -21,8 +22,11 @@ from tesla_fleet_api.exceptions import (
     RateLimited,
     ResponseError,
     ServiceUnavailable,
+    SubscriptionRequired,
     UnsupportedVehicle,
+    VehicleSubscriptionRequired,
 )
+from tesla_fleet_api.exceptions import PaymentRequired as TeslaPaymentRequired
 
 from custom_components.tesla_resilient.cloud import CloudLink
 from custom_components.tesla_resilient.cloud_data import snapshot_from_vehicle_data
@@ -37,6 +41,7 @@ from custom_components.tesla_resilient.cloud_errors import (
     CommandRejected,
     MissingScopes,
     OutcomeReport,
+    PaymentRequired,
     RegionNotRegistered,
     Request,
     SigningRequired,
@@ -308,6 +313,26 @@ def test_tesla_answers_read_by_body(raised: BaseException, kind: type[CloudError
     """Only token failures are auth failures: a 403 for signing or scopes is not one."""
     err = classify(raised)
     assert type(err) is kind
+    assert not isinstance(err, CloudAuthError)
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        (TeslaPaymentRequired(), ""),
+        (SubscriptionRequired(_body("subscription_required")), "subscription_required"),
+        (
+            VehicleSubscriptionRequired(_body("vehicle_subscription_required")),
+            "vehicle_subscription_required",
+        ),
+        (InsufficientCredits(_body("insufficient_credits")), "insufficient_credits"),
+    ],
+)
+def test_a_402_is_the_bill_with_its_reason(raised: BaseException, reason: str) -> None:
+    """Each 402 the library knows is the provider's bill, never the sign-in; nothing ran."""
+    err = classify(raised)
+    assert isinstance(err, PaymentRequired)
+    assert err.reason == reason
     assert not isinstance(err, CloudAuthError)
 
 

@@ -501,6 +501,65 @@ async def test_failing_party_tells_provider_from_tesla(
     assert await until_party(hass, advance, "tesla") in ("degraded", "outage")
 
 
+async def until_issue(hass: HomeAssistant, advance: Advance, issue_id: str, *, there: bool) -> None:
+    """Advance in 10 s steps until the repair `issue_id` is raised (`there`) or gone."""
+    for _ in range(60):
+        if (ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None) is there:
+            return
+        await advance(10)
+    raise AssertionError(f"{issue_id} {'never raised' if there else 'still there'}")
+
+
+@pytest.mark.parametrize(
+    ("unpaid", "car_only"),
+    [("subscription_required", False), ("vehicle_subscription_required", True)],
+)
+@pytest.mark.parametrize("front", ["teslemetry"], indirect=True)
+@pytest.mark.usefixtures("sim_clock")
+async def test_a_lapsed_subscription_is_a_repair_not_a_sign_in(
+    hass: HomeAssistant,
+    fleet_api: FleetApiSimulator,
+    front: ProviderFront,
+    car: VirtualCar,
+    advance: Advance,
+    unpaid: str,
+    car_only: bool,
+) -> None:
+    """Teslemetry's 402, the account's or one car's: a repair naming Teslemetry and its console,
+    the command refused in those words; no sign-in, no outage; renewed, the repair goes."""
+    result = await add_service(hass, front)
+    entry = result["result"]
+    await set_up(hass, entry)
+    issue_id = f"payment_required_{entry.entry_id}" + (f"_{VIN}" if car_only else "")
+    if car_only:
+        front.unsubscribed.add(VIN)
+    else:
+        front.unpaid = unpaid
+
+    await until_issue(hass, advance, issue_id, there=True)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": f"{entry.title}, {VIN}" if car_only else entry.title,
+        "provider": "Teslemetry",
+        "reason": unpaid,
+        "link": "https://teslemetry.com/console",
+    }
+    car.locked = False
+    with pytest.raises(HomeAssistantError) as err:
+        await lock_doors(hass)
+    assert err.value.translation_key == "payment_required"
+    assert not car.locked
+    assert cloud_status(hass) == ("online", None)
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+    front.unpaid = None
+    front.unsubscribed.clear()
+    await until_issue(hass, advance, issue_id, there=False)
+    await lock_doors(hass)
+    assert car.locked
+
+
 @pytest.mark.usefixtures("sim_clock")
 async def test_failing_party_of_tesla_itself_and_of_a_car(
     hass: HomeAssistant,

@@ -363,6 +363,43 @@ async def test_a_locked_account_or_privacy_settings_are_said_so(
     assert cloud_is_healthy(hass)
 
 
+@pytest.mark.usefixtures("sim_clock")
+async def test_an_unpaid_application_is_a_repair_not_a_sign_in(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+    advance: Advance,
+) -> None:
+    """Tesla's 402: a repair naming Tesla and its dashboard; no sign-in, no outage; paid, gone."""
+    issue_id = f"payment_required_{loaded_entry.entry_id}"
+    fleet_api.set_fault(FaultKind.PAYMENT_REQUIRED)
+    with pytest.raises(HomeAssistantError) as err:
+        await unlock(hass)
+    assert err.value.translation_key == "payment_required"
+    assert err.value.translation_placeholders == {
+        "command": "door_unlock",
+        "provider": "Tesla Fleet API",
+    }
+    assert car.locked is True
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": loaded_entry.title,
+        "provider": "Tesla Fleet API",
+        "reason": "payment_required",
+        "link": "https://developer.tesla.com/dashboard",
+    }
+    await advance(120)
+    assert reauth_flows(hass) == []
+    assert cloud_is_healthy(hass)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    fleet_api.clear_fault()
+    await advance(120)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_missing_scopes_at_setup_retry_with_the_repair(
     hass: HomeAssistant, sim_clock: FakeClock, fleet_api: FleetApiSimulator
 ) -> None:

@@ -6,6 +6,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_ACCESS_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
@@ -48,6 +49,35 @@ async def test_restart_during_an_outage_loads_with_a_key(
     for _ in range(10):
         await advance(2)
     assert hass.states.get("binary_sensor.tesla_cloud").state == "off"  # type: ignore[union-attr]
+
+
+async def test_restart_while_unpaid_loads_with_a_key_and_the_repair(
+    hass: HomeAssistant,
+    advance: Advance,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    account_entry: MockConfigEntry,
+) -> None:
+    """Tesla answers 402 to every call: the car still shows over Bluetooth, the repair says
+    why, and the cloud is not called down; once paid, the repair goes by itself."""
+    hass.config_entries.async_update_entry(
+        account_entry, data={**account_entry.data, CONF_VEHICLES: STORED}
+    )
+    fleet_api.set_fault(FaultKind.PAYMENT_REQUIRED)
+    await set_up(hass, account_entry)
+
+    assert account_entry.state is ConfigEntryState.LOADED
+    assert state_of(hass, "sensor", "battery_level").state == str(car.battery_level)
+    issue_id = f"payment_required_{account_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    for _ in range(10):
+        await advance(2)
+    assert hass.states.get("binary_sensor.tesla_cloud").state == "on"  # type: ignore[union-attr]
+
+    fleet_api.clear_fault()
+    for _ in range(10):
+        await advance(30)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_restart_during_an_outage_without_a_key_retries(

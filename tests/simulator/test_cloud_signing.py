@@ -662,6 +662,11 @@ async def test_out_of_region_names_the_alternate_base_url_which_answers(
 @pytest.mark.parametrize(
     ("fault", "status", "error"),
     [
+        (
+            FaultKind.PAYMENT_REQUIRED,
+            402,
+            "Payment is required in order to use the API (non-free account only).",
+        ),
         (FaultKind.ACCOUNT_LOCKED, 423, "Account is locked, and must be unlocked by Tesla."),
         (
             FaultKind.PRIVACY_BLOCKED,
