@@ -28,6 +28,10 @@ Such a key is a Fleet Manager key: it signs cloud commands, not Bluetooth ones.
 """
 PUBLIC_KEY_PATH: Final = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
 """Where on the application's domain Tesla fetches its public key."""
+RECHECK_AFTER_S: Final = 60.0
+"""How long a car's answer stands before a command may ask Tesla again whether it has the key:
+the owner who just approved the key on the phone presses again within a minute or so, and a
+car without it costs at most one request a minute however often its buttons are pressed."""
 
 
 def _read_or_create(path: Path) -> str:
@@ -64,6 +68,7 @@ class ApplicationKey:
         self._key = load_private_key(private_key_pem)
         SECRET_FILTER.register(self, private_key_forms(private_key_pem, self._key))
         self.paired: frozenset[str] = frozenset()
+        self._asked: dict[str, float] = {}
 
     @classmethod
     async def async_load(
@@ -77,12 +82,26 @@ class ApplicationKey:
         """Ask Tesla which of `vins` have the key; when it cannot tell, keep its last word."""
         if not vins:
             return
+        now = self._monotonic()
         try:
             paired = await self._cloud.fleet_status(vins)
         except CloudError as err:
             LOGGER.debug("Could not ask which cars have the application's key: %s", err)
             return
         self.paired = (self.paired - set(vins)) | paired
+        self._asked.update(dict.fromkeys(vins, now))
+
+    async def async_has_key(self, vin: str) -> bool:
+        """Whether `vin` has the key, asking Tesla again when its last answer is a minute old.
+
+        For a command to a car that had no key: the owner may have added it since.
+        """
+        asked = self._asked.get(vin)
+        if vin not in self.paired and (
+            asked is None or self._monotonic() - asked >= RECHECK_AFTER_S
+        ):
+            await self.async_check([vin])
+        return vin in self.paired
 
     def signer(self, vin: str) -> CloudSigner | None:
         """Return a signer for `vin` when the car has the key, else None."""

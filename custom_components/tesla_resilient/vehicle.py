@@ -336,12 +336,11 @@ class VehicleRuntime:
                 if self.provider_signs:
                     raise
                 self.signing_required = True
-                if self.cloud_signer() is None and self._application_key is not None:
-                    # Once, as the car turns out to need signing: does it have the app's key?
-                    await self._application_key.async_check([self.vin])
             else:
                 return
-        signer = self.cloud_signer()
+        signer, key = self.cloud_signer(), self._application_key
+        if signer is None and key is not None and await key.async_has_key(self.vin):
+            signer = self.cloud_signer()  # the owner added the application's key since
         if signer is None:
             self.async_signing_issue(missing=True)
             raise SigningKeyUnknown

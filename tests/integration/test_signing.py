@@ -213,6 +213,37 @@ async def test_a_refusal_for_want_of_signing_signs_the_command(
     assert cloud_is_healthy(hass)
 
 
+async def test_a_key_added_after_setup_is_found_at_a_later_command(
+    hass: HomeAssistant,
+    sim_clock: FakeClock,
+    car: VirtualCar,
+    fleet_api: FleetApiSimulator,
+    tmp_path: Path,
+    advance: Advance,
+) -> None:
+    """The owner opens Tesla's link after setup: a command a minute on asks again, and signs."""
+    options = application_key_on_cars(hass, fleet_api, tmp_path, vins=())
+    entry = account_entry(hass, fleet_api, title="Demo Model 3", options=options)
+    await set_up(hass, entry)
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 1  # at setup: the car has none
+
+    with pytest.raises(HomeAssistantError) as err:
+        await unlock(hass)
+    assert err.value.translation_key == "signing_key_missing"
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 1  # Tesla said so a moment ago
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is not None
+
+    fleet_api.enroll_application_key(VIN)
+    await advance(60)
+    await unlock(hass)
+    assert car.locked is False
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 2
+    assert ir.async_get(hass).async_get_issue(DOMAIN, SIGNING_ISSUE) is None
+    await lock(hass)
+    assert car.locked is True
+    assert requests_to(fleet_api, "/vehicles/fleet_status") == 2
+
+
 async def test_hardlocked_answer_signs_the_command(
     hass: HomeAssistant, sim_clock: FakeClock, car: VirtualCar, fleet_api: FleetApiSimulator
 ) -> None:
