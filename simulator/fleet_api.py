@@ -17,7 +17,8 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from aiohttp import web
-from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import RoutableMessage
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from tesla_fleet_api.tesla.vehicle.proto.universal_message_pb2 import Domain, RoutableMessage
 
 from simulator import fleet_faults
 from simulator.billing import Billing, Charge
@@ -125,6 +126,10 @@ class FaultKind(StrEnum):
     CAR_UNREACHABLE = "car_unreachable"
     """`signed_command` answers 503 "vehicle is not available": the car could not be reached
     (reference: vehicle-command#89). With `ran=1` the car ran the message first."""
+    INFOTAINMENT_OFFLINE = "infotainment_offline"
+    """`signed_command` answers 408 "vehicle is offline" to every message for the infotainment
+    domain while the car is online and its security controller answers (vehicle-command#285,
+    #450)."""
     CAR_ERROR = "car_error"
     """Calls that reach the car answer 540: the car answered with an error (Tesla's response
     codes). With `ran=1` the car ran the request first."""
@@ -1282,6 +1287,8 @@ class FleetApiSimulator:
             car.require_awake()
         except CarAsleep:
             return _offline()
+        if self.fault is FaultKind.INFOTAINMENT_OFFLINE and _to_infotainment(message):
+            return fleet_faults.infotainment_offline()
         try:
             reply = self.signing.ble_car(car).cloud_exchange(message)
         except ValueError:
@@ -1306,6 +1313,16 @@ class FleetApiSimulator:
 
 def _in_alternate_region(request: web.Request) -> bool:
     return request.path.startswith(f"{ALTERNATE_PREFIX}/")
+
+
+def _to_infotainment(message: bytes) -> bool:
+    """Whether a RoutableMessage is addressed to the car's infotainment domain."""
+    routable = RoutableMessage()
+    try:
+        routable.ParseFromString(message)
+    except DecodeError:  # the verifier refuses what does not parse
+        return False
+    return bool(routable.to_destination.domain == Domain.DOMAIN_INFOTAINMENT)
 
 
 def _offline() -> web.Response:

@@ -33,6 +33,7 @@ PAYMENT_REQUIRED: Final = "Payment is required in order to use the API (non-free
 ACCOUNT_LOCKED: Final = "Account is locked, and must be unlocked by Tesla."
 PRIVACY_BLOCKED: Final = "Querying for a user/vehicle without proper privacy settings."
 CAR_UNREACHABLE: Final = "vehicle is not available"
+INFOTAINMENT_OFFLINE: Final = "vehicle is offline"
 CAR_ERROR: Final = "Vehicle responded with an error - might need a reboot, OTA update, or service."
 UNSUPPORTED_VEHICLE: Final = "unsupported vehicle"
 
@@ -120,6 +121,15 @@ def car_unreachable() -> web.Response:
     REST worked).
     """
     return json_error(503, CAR_UNREACHABLE)
+
+
+def infotainment_offline() -> web.Response:
+    """HTTP 408 "vehicle is offline" from `signed_command` for the infotainment domain.
+
+    Reported while the car is online, occupied and even driving, and while its security
+    controller's messages go through the same endpoint (teslamotors/vehicle-command#285, #450).
+    """
+    return json_error(408, INFOTAINMENT_OFFLINE)
 
 
 def car_error() -> web.Response:

@@ -180,6 +180,15 @@ class VehicleUnavailable(CloudError):
     """
 
 
+class VehicleUnreached(VehicleUnavailable):
+    """The cloud said the car is offline right after saying it is online; nothing ran.
+
+    Tesla's `signed_command` answers 408 "vehicle is offline" to infotainment messages while
+    the car is online and its security controller answers (vehicle-command#285, #450): no
+    wake helps, and the car is not asleep.
+    """
+
+
 class CommandRejected(CloudBadRequest):
     """The car answered a command with a refusal and a reason."""
 

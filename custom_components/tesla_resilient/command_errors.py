@@ -20,6 +20,7 @@ from .cloud_errors import (
     PaymentRequired,
     VehicleAsleep,
     VehicleUnavailable,
+    VehicleUnreached,
 )
 from .cloud_signing import CarBusyCloud, SigningKeyUnknown
 from .const import DOMAIN, SCOPE_COMMANDS
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .coordinator import CloudVehicleCoordinator
 
 _PLAIN_KEYS: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (VehicleUnreached, "vehicle_unreached"),
     (VehicleAsleep, "vehicle_asleep"),
     (AccountBlocked, "account_blocked"),
     (VehicleUnavailable, "vehicle_unavailable"),

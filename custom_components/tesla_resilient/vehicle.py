@@ -25,6 +25,7 @@ from .cloud_errors import (
     CommandRejected,
     SigningRequired,
     VehicleAsleep,
+    VehicleUnreached,
 )
 from .cloud_signing import CloudSigner, SigningKeyUnknown, may_have_run
 from .command_errors import command_error
@@ -321,7 +322,12 @@ class VehicleRuntime:
             await self._send_over_cloud(command, params)
         except VehicleAsleep:
             await self._wake()
-            await self._send_over_cloud(command, params)
+            try:
+                await self._send_over_cloud(command, params)
+            except VehicleAsleep as err:
+                online = f"{err}, though Tesla lists the car online"
+                unreached = VehicleUnreached(Outcome.VEHICLE_UNAVAILABLE, sent=False, detail=online)
+                raise unreached from err
 
     async def _send_over_cloud(self, command: str, params: dict[str, Any]) -> None:
         """Send a command signed when the car needs it, plain otherwise.

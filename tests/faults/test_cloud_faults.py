@@ -314,7 +314,7 @@ FAULTS: Final = [
         FaultKind.VEHICLE_OFFLINE,
         reads=False,
         ages_out=False,
-        command_keys=frozenset({"vehicle_asleep"}),
+        command_keys=frozenset({"vehicle_unreached"}),
     ),
     _fault(
         "malformed_json",

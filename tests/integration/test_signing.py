@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components.climate import DOMAIN as CLIMATE_DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, CONF_URL
+from homeassistant.const import ATTR_ENTITY_ID, CONF_URL, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -429,6 +430,30 @@ async def test_an_unpaid_application_is_a_repair_not_a_sign_in(
     fleet_api.clear_fault()
     await advance(120)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_infotainment_unreached_while_online_is_said_so(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet_api: FleetApiSimulator,
+    car: VirtualCar,
+) -> None:
+    """408 "vehicle is offline" to infotainment while Tesla lists the car online and its locks
+    answer (vehicle-command#450): said as such, not as sleep; no wake request, no outage."""
+    fleet_api.set_fault(FaultKind.INFOTAINMENT_OFFLINE)
+    climate = entity_id(hass, CLIMATE_DOMAIN, "climate")
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            CLIMATE_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: climate}, blocking=True
+        )
+    assert err.value.translation_key == "vehicle_unreached"
+    assert car.climate_on is False
+    assert requests_to(fleet_api, "/wake_up") == 0
+
+    await unlock(hass)
+    assert car.locked is False
+    assert reauth_flows(hass) == []
+    assert cloud_is_healthy(hass)
 
 
 async def test_missing_scopes_at_setup_retry_with_the_repair(

@@ -292,6 +292,19 @@ async def test_handshake_through_signed_command_is_billed_as_a_command(
     assert fleet_api.billing.by_kind["command"] == 2
 
 
+async def test_infotainment_offline_while_security_answers(
+    enrolled: CloudClient, fleet_api: FleetApiSimulator, car: VirtualCar
+) -> None:
+    """vehicle-command#450: the online car's infotainment is "offline" through the cloud only."""
+    fleet_api.set_fault(FaultKind.INFOTAINMENT_OFFLINE)
+    infotainment = enrolled.sessions[INFOTAINMENT].handshake(ROUTING).message
+    expected = (408, {"response": None, "error": "vehicle is offline", "error_description": ""})
+    assert await enrolled.post(infotainment) == expected
+    assert (await enrolled.handshake(VCSEC)).authentic
+    assert fleet_api.ble_car(car.vin).cloud_handshakes == 1
+    assert not car.asleep
+
+
 async def test_hmac_signed_unlock_runs_via_the_cloud_and_its_encrypted_reply_opens(
     enrolled: CloudClient, car: VirtualCar
 ) -> None:
