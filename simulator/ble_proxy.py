@@ -161,7 +161,7 @@ class SimulatedBleakClient(BaseBleakClient):
         self._require_in_range()
         self._loop = asyncio.get_running_loop()
         self._frame_left = 0
-        if proxy.other_clients and proxy._used_slots() >= CONNECTION_SLOTS:
+        if proxy.other_clients and proxy.used_slots() >= CONNECTION_SLOTS:
             raise BleakError(f"{proxy.name} has no free connection slot")
         try:
             self._mtu = proxy.mtu
@@ -481,9 +481,10 @@ class SimulatedBluetoothProxy:
             self._cancel_forget = None
 
     def _can_connect(self) -> bool:
-        return self.started and self._used_slots() < CONNECTION_SLOTS
+        return self.started and self.used_slots() < CONNECTION_SLOTS
 
-    def _used_slots(self) -> int:
+    def used_slots(self) -> int:
+        """Return how many of the proxy's connection slots are taken, by us and by others."""
         return len(self._clients) + self.other_clients
 
     def drop_links(self) -> None:
@@ -519,7 +520,7 @@ class SimulatedBluetoothProxy:
             Allocations(
                 adapter=self.source,
                 slots=CONNECTION_SLOTS,
-                free=max(0, CONNECTION_SLOTS - self._used_slots()),
+                free=max(0, CONNECTION_SLOTS - self.used_slots()),
                 allocated=[self.address] if self._clients else [],
             )
         )

@@ -205,9 +205,7 @@ class ProviderFront:
             self.issue_token()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = int(self._runner.addresses[0][1])
         self._client = aiohttp.ClientSession()
 
     async def stop(self) -> None:
