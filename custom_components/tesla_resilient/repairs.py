@@ -34,6 +34,29 @@ BILLING_PAGES: Final = {
 the proxy or the sign-in uses, the services' own consoles."""
 
 
+def _raise(
+    hass: HomeAssistant,
+    issue_id: str,
+    key: str,
+    placeholders: dict[str, str],
+    *,
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+    fix_data: dict[str, str | int | float | None] | None = None,
+) -> None:
+    """Raise the issue `issue_id` with the text `key`; fixable when `fix_data` is given."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=fix_data is not None,
+        is_persistent=False,
+        severity=severity,
+        translation_key=key,
+        translation_placeholders=placeholders,
+        data=fix_data,
+    )
+
+
 @callback
 def async_signing_issue(
     hass: HomeAssistant, vin: str, name: str, application_domain: str | None, *, missing: bool
@@ -47,21 +70,8 @@ def async_signing_issue(
     if not missing:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
-    domain = application_domain or "<your-application-domain>"
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        is_persistent=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="signing_key_missing",
-        translation_placeholders={
-            "name": name,
-            "vin": vin,
-            "link": APPLICATION_KEY_LINK.format(domain=domain),
-        },
-    )
+    link = APPLICATION_KEY_LINK.format(domain=application_domain or "<your-application-domain>")
+    _raise(hass, issue_id, "signing_key_missing", {"name": name, "vin": vin, "link": link})
 
 
 @callback
@@ -77,17 +87,9 @@ def async_scopes_issue(
     if not missing:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=True,
-        is_persistent=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="missing_scopes",
-        translation_placeholders={"title": title, "scope": scope},
-        data={"entry_id": entry_id, "scope": scope},
-    )
+    fix_data: dict[str, str | int | float | None] = {"entry_id": entry_id, "scope": scope}
+    placeholders = {"title": title, "scope": scope}
+    _raise(hass, issue_id, "missing_scopes", placeholders, fix_data=fix_data)
 
 
 @callback
@@ -113,21 +115,14 @@ def async_payment_issue(
         for issue_id in (account_issue, car_issue) if vin else (account_issue,):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        car_issue if reason == VEHICLE_SUBSCRIPTION else account_issue,
-        is_fixable=False,
-        is_persistent=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="payment_required",
-        translation_placeholders={
-            "title": title,
-            "provider": provider.label,
-            "reason": reason or "payment_required",
-            "link": BILLING_PAGES[provider],
-        },
-    )
+    placeholders = {
+        "title": title,
+        "provider": provider.label,
+        "reason": reason or "payment_required",
+        "link": BILLING_PAGES[provider],
+    }
+    issue_id = car_issue if reason == VEHICLE_SUBSCRIPTION else account_issue
+    _raise(hass, issue_id, "payment_required", placeholders, severity=ir.IssueSeverity.ERROR)
 
 
 class SignInAgainFlow(RepairsFlow):
