@@ -32,7 +32,7 @@ from homeassistant.helpers.selector import (
 
 from .application_key import PUBLIC_KEY_PATH, async_public_key_pem
 from .cloud import CloudLink
-from .cloud_errors import CloudAuthError, CloudError, RegionNotRegistered
+from .cloud_errors import CloudAuthError, CloudError, PaymentRequired, RegionNotRegistered
 from .cloud_session import cloud_session
 from .const import (
     CONF_APPLICATION_DOMAIN,
@@ -158,6 +158,8 @@ class TeslaResilientFlowHandler(
                 reason = "invalid_auth"
             except RegionNotRegistered:
                 reason = "region_not_registered"
+            except PaymentRequired:
+                reason = "payment_required"
             except CloudError:
                 continue
             else:

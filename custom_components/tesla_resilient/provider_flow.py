@@ -30,6 +30,7 @@ from .cloud_errors import (
     CloudAuthError,
     CloudError,
     MissingScopes,
+    PaymentRequired,
     RegionNotRegistered,
     UntrustedCertificate,
 )
@@ -134,6 +135,8 @@ async def probe(link: CloudLink, tokens: TokenSource) -> Account:
         raise FlowError("missing_scopes") from err
     except UntrustedCertificate as err:
         raise FlowError("invalid_certificate") from err
+    except PaymentRequired as err:
+        raise FlowError("payment_required") from err
     except CloudError as err:
         raise FlowError("cannot_connect") from err
     if not vehicles:

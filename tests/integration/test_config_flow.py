@@ -95,12 +95,13 @@ async def test_token_way(hass: HomeAssistant, fleet_api: FleetApiSimulator) -> N
     [
         (FaultKind.UNREGISTERED_REGION, "region_not_registered"),
         (FaultKind.MISSING_SCOPES, "missing_scopes"),
+        (FaultKind.PAYMENT_REQUIRED, "payment_required"),
     ],
 )
 async def test_token_way_explains_tesla_refusals(
     hass: HomeAssistant, fleet_api: FleetApiSimulator, fault: FaultKind, error: str
 ) -> None:
-    """412 and missing scopes are no bad token: each gets its own explanation; nothing saved."""
+    """412, missing scopes and 402 are no bad token: each is explained; nothing is saved."""
     fleet_api.set_fault(fault)
     result = await submit_token_form(hass, fleet_api.base_url, fleet_api.access_token)
     assert result["errors"] == {"base": error}
@@ -287,6 +288,21 @@ async def start_oauth(hass: HomeAssistant) -> dict[str, Any]:
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "oauth"}
     )
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials", "tesla_servers")
+async def test_oauth_way_unpaid_application_says_so(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    fleet_api: FleetApiSimulator,
+) -> None:
+    """Tesla's 402 after sign-in: the flow ends saying the developer account is not paid for."""
+    flow = await start_oauth(hass)
+    fleet_api.set_fault(FaultKind.PAYMENT_REQUIRED)
+    result = await sign_in(hass, hass_client_no_auth, flow)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "payment_required"
+    assert hass.config_entries.async_entries(DOMAIN) == []
 
 
 @pytest.mark.usefixtures("current_request_with_host", "credentials", "tesla_servers")

@@ -181,6 +181,19 @@ async def test_service_token_refused_keeps_input(
     assert not hass.config_entries.async_entries(DOMAIN)
 
 
+@pytest.mark.parametrize("front", ["teslemetry", "tessie"], indirect=True)
+async def test_service_unpaid_is_said_at_setup_and_keeps_input(
+    hass: HomeAssistant, fleet_api: FleetApiSimulator, front: ProviderFront
+) -> None:
+    front.unpaid = "subscription_required"
+    result = await add_service(hass, front)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "payment_required"}
+    assert suggested(result, CONF_ACCESS_TOKEN) == front.token
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
 @pytest.mark.parametrize("front", ["proxy"], indirect=True)
 @pytest.mark.usefixtures("sim_clock", "tesla_token_url")
 async def test_proxy_refreshes_tesla_tokens_and_keeps_the_rotated_one(
