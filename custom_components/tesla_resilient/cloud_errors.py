@@ -273,8 +273,10 @@ PROXY_CAR_REFUSED: Final = ("vehicle rejected request", "no private key availabl
 """A tesla-http-proxy's 500 when the car does not know its key (`protocol.ErrKeyNotPaired`,
 "vehicle rejected request: your public key has not been paired with the vehicle") or other
 refusals of the car (vehicle-command `pkg/protocol/error.go`)."""
+VEHICLE_SUBSCRIPTION: Final = "vehicle_subscription_required"
+"""Teslemetry's 402 for one car without a data subscription (`VehicleSubscriptionRequired`)."""
 PAYMENT_REASONS: Final = (
-    "vehicle_subscription_required",
+    VEHICLE_SUBSCRIPTION,
     "subscription_required",
     "insufficient_credits",
 )

@@ -84,7 +84,7 @@ def command_error(
         repairs.async_scopes_issue(hass, entry.entry_id, entry.title, SCOPE_COMMANDS, missing=True)
     elif isinstance(err, PaymentRequired):
         if cloud is not None:
-            cloud.note_payment_required(err.reason)
+            cloud.payment_issue(err.reason)
         key = "payment_required"
         placeholders["provider"] = provider_of(entry.data).label
     elif isinstance(err, CloudAuthError):

@@ -13,6 +13,7 @@ from . import repairs
 from .cloud import CloudLink
 from .cloud_data import ASLEEP, ONLINE, CloudSnapshot
 from .cloud_errors import (
+    VEHICLE_SUBSCRIPTION,
     CloudAuthError,
     CloudError,
     CloudRateLimited,
@@ -87,6 +88,8 @@ class CloudVehicleCoordinator(LinkCoordinator):
         self.data = shown()
         self._expired = False
         self._state_budget: float | None = None
+        self._unpaid = True
+        """Whether a 402 repair may be up: setup may have raised one, so the first answer clears."""
 
     def holding_back(self, now: float) -> bool:
         """Whether a rate limit holds this vehicle's calls back at `now`."""
@@ -137,7 +140,7 @@ class CloudVehicleCoordinator(LinkCoordinator):
             ) from err
         except PaymentRequired as err:
             self._expire_cloud_fields()
-            self._payment_issue(err.reason)
+            self.payment_issue(err.reason)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="payment_required",
@@ -161,16 +164,15 @@ class CloudVehicleCoordinator(LinkCoordinator):
                 translation_key="cloud_error",
                 translation_placeholders={"error": str(err)},
             ) from err
-        self._payment_issue(None)
+        if self._unpaid:
+            self.payment_issue(None)
 
-    def note_payment_required(self, reason: str) -> None:
-        """Raise the repair a poll would, for a command that got the provider's 402."""
-        self._payment_issue(reason)
-
-    def _payment_issue(self, reason: str | None) -> None:
+    def payment_issue(self, reason: str | None) -> None:
+        """Raise the provider's 402 repair for this car's account (or car), or clear it (None)."""
+        self._unpaid = reason is not None
         entry = self.config_entry
         title = entry.title
-        if reason == repairs.VEHICLE_SUBSCRIPTION:
+        if reason == VEHICLE_SUBSCRIPTION:
             title = f"{title}, {self.vin}"
         repairs.async_payment_issue(
             self.hass, entry.entry_id, provider_of(entry.data), reason, title=title, vin=self.vin

@@ -9,6 +9,7 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
+from .cloud_errors import VEHICLE_SUBSCRIPTION
 from .const import DOMAIN
 from .providers import Provider
 
@@ -19,9 +20,6 @@ SCOPES_ISSUE: Final = "missing_scopes_{entry_id}"
 PAYMENT_ISSUE: Final = "payment_required_{entry_id}"
 """The issue of an account whose provider answers 402 until it is paid for; a car's adds
 `_<vin>`."""
-VEHICLE_SUBSCRIPTION: Final = "vehicle_subscription_required"
-"""Teslemetry's 402 for one car without a data subscription (tesla-fleet-api
-`VehicleSubscriptionRequired`)."""
 APPLICATION_KEY_LINK: Final = "https://tesla.com/_ak/{domain}"
 """Tesla's virtual-key link: the owner opens it on a phone to add an application's key."""
 BILLING_PAGES: Final = {
